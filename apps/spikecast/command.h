@@ -1,0 +1,54 @@
+// The subcommand table: each subcommand lives in its own cmd_*.cc and registers itself here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace spikecast::app {
+
+// Flags shared by the subcommands that read data. Values given on the command line override the
+// config file, which overrides the defaults.
+struct CommonOptions {
+  std::string config_path;
+  std::optional<std::string> data_path;
+  std::optional<std::string> time_column;
+  std::optional<std::string> target_column;
+  std::optional<std::vector<std::string>> feature_columns;
+  std::optional<std::string> series_column;
+  std::optional<std::string> missing_policy;
+  std::optional<int64_t> max_fill_steps;
+  std::optional<int64_t> input_length;
+  std::optional<int64_t> horizon;
+  std::optional<std::string> split_mode;
+  std::optional<uint64_t> seed;
+
+  // Adds the flags to a subcommand (only those it uses).
+  void add_config_flag(CLI::App& cmd);
+  void add_data_flags(CLI::App& cmd);
+  void add_window_flags(CLI::App& cmd);
+
+  // defaults < --config file < flags; then Config::validate().
+  Config resolve() const;
+};
+
+struct Command {
+  const char* name;
+  const char* help;
+  // Adds the subcommand's flags and its callback; `common` outlives the parse.
+  std::function<void(CLI::App& sub, CommonOptions& common)> setup;
+};
+
+// Every subcommand, in the order `spikecast --help` lists them.
+const std::vector<Command>& commands();
+
+// Registration functions, one per cmd_*.cc.
+Command demo_command();
+Command data_command();
+
+}  // namespace spikecast::app

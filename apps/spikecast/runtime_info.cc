@@ -1,0 +1,13 @@
+#include "runtime_info.h"
+
+#include "core/version.h"
+#include "tensor/context.h"
+
+namespace spikecast::app {
+
+std::string version_text() {
+  return std::string("spikecast ") + SPIKECAST_VERSION + " (" + SPIKECAST_GIT_COMMIT + ")\n" +
+         runtime_summary();
+}
+
+}  // namespace spikecast::app

@@ -1,0 +1,73 @@
+#include "core/config.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/timestamp.h"
+
+namespace spikecast {
+
+void DataConfig::validate() const {
+  if (time_column.empty()) throw ConfigError("data.time_column", "must not be empty");
+  if (target_column.empty()) throw ConfigError("data.target_column", "must not be empty");
+  if (max_fill_steps < 0)
+    throw ConfigError("data.max_fill_steps", "must be >= 0, got " + std::to_string(max_fill_steps));
+  for (size_t i = 0; i < feature_columns.size(); ++i) {
+    if (feature_columns[i].empty())
+      throw ConfigError("data.feature_columns", "entry " + std::to_string(i) + " is empty");
+    for (size_t j = 0; j < i; ++j)
+      if (feature_columns[j] == feature_columns[i])
+        throw ConfigError("data.feature_columns", "'" + feature_columns[i] + "' listed twice");
+    if (feature_columns[i] == time_column)
+      throw ConfigError("data.feature_columns", "the time column '" + time_column +
+                                                    "' cannot be a feature");
+  }
+}
+
+void WindowConfig::validate() const {
+  if (input_length < 1)
+    throw ConfigError("window.input_length", "must be >= 1, got " + std::to_string(input_length));
+  if (horizon < 1 || horizon > 720)
+    throw ConfigError("window.horizon", "must be in 1..720, got " + std::to_string(horizon));
+  if (stride < 1) throw ConfigError("window.stride", "must be >= 1, got " + std::to_string(stride));
+}
+
+void SplitConfig::validate() const {
+  if (mode != SplitMode::kFractions) return;
+  const auto check = [](const char* key, double v) {
+    if (!(v >= 0.0 && v <= 1.0))
+      throw ConfigError(std::string("split.") + key, "must be in [0, 1], got " + std::to_string(v));
+  };
+  check("train", train);
+  check("val", val);
+  check("test", test);
+  if (train <= 0.0) throw ConfigError("split.train", "must be > 0");
+  if (test <= 0.0) throw ConfigError("split.test", "must be > 0");
+  if (std::fabs(train + val + test - 1.0) > 1e-9)
+    throw ConfigError("split", "train + val + test must sum to 1, got " +
+                                   std::to_string(train + val + test));
+}
+
+void GeneratorConfig::validate() const {
+  if (rows < 1) throw ConfigError("generator.rows", "must be >= 1, got " + std::to_string(rows));
+  if (series < 1 || series > 100000)
+    throw ConfigError("generator.series", "must be in 1..100000, got " + std::to_string(series));
+  if (step_seconds < 1)
+    throw ConfigError("generator.step_seconds", "must be >= 1, got " + std::to_string(step_seconds));
+  if (!(spike_rate >= 0.0 && spike_rate <= 0.1))
+    throw ConfigError("generator.spike_rate", "must be in [0, 0.1], got " + std::to_string(spike_rate));
+  if (!parse_timestamp(start))
+    throw ConfigError("generator.start", "not a timestamp: '" + start + "'");
+}
+
+void Config::validate() const {
+  data.validate();
+  window.validate();
+  split.validate();
+  generator.validate();
+}
+
+const char* to_string(MissingPolicy p) { return p == MissingPolicy::kFill ? "fill" : "reject"; }
+const char* to_string(SplitMode m) { return m == SplitMode::kEtt ? "ett" : "fractions"; }
+
+}  // namespace spikecast

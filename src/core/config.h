@@ -1,0 +1,75 @@
+// Configuration: plain structs with defaults, one validate() that names the bad field.
+// Precedence: defaults < TOML file (core/config_file.h) < command-line flags (apps/).
+// Each section's TOML table has the same name as its member here, keys the same as fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace spikecast {
+
+// What to do with missing cells (empty, NA, NaN, null) in feature and target columns.
+enum class MissingPolicy {
+  kFill,    // forward-fill up to max_fill_steps; windows touching a longer gap are dropped
+  kReject,  // any missing cell is an error naming its row and column
+};
+
+struct DataConfig {
+  std::string path;                          // CSV file to read (`--data`)
+  std::string time_column = "timestamp";     // parsed by core/timestamp.h
+  std::string target_column = "target";      // the forecast target; input channel 0
+  std::vector<std::string> feature_columns;  // empty: every column but time, series and target
+  std::string series_column;                 // optional panel id; windows never cross series
+  MissingPolicy missing_policy = MissingPolicy::kFill;
+  int64_t max_fill_steps = 3;                // longest gap forward-fill may bridge
+
+  void validate() const;
+};
+
+struct WindowConfig {
+  int64_t input_length = 100;  // L: steps the model sees
+  int64_t horizon = 1;         // H: steps forecast, 1..720
+  int64_t stride = 1;          // step between consecutive training windows
+
+  void validate() const;
+};
+
+enum class SplitMode {
+  kFractions,  // train/val/test fractions of each series' rows, in time order
+  kEtt,        // ETT convention: 12/4/4 months of hourly rows (8640/2880/2880)
+};
+
+struct SplitConfig {
+  SplitMode mode = SplitMode::kFractions;
+  double train = 0.7;
+  double val = 0.1;
+  double test = 0.2;
+
+  void validate() const;
+};
+
+struct GeneratorConfig {
+  int64_t rows = 20000;          // rows per series
+  int64_t series = 1;            // number of series (panel data when > 1)
+  uint64_t seed = 42;            // same seed, same bytes
+  int64_t step_seconds = 3600;   // sampling interval
+  double spike_rate = 0.004;     // expected injected spikes per row
+  std::string start = "2024-01-01 00:00:00";
+
+  void validate() const;
+};
+
+struct Config {
+  DataConfig data;
+  WindowConfig window;
+  SplitConfig split;
+  GeneratorConfig generator;
+
+  void validate() const;
+};
+
+const char* to_string(MissingPolicy p);
+const char* to_string(SplitMode m);
+
+}  // namespace spikecast
