@@ -23,6 +23,7 @@ struct Table {
   std::vector<float> values;              // row-major [rows, channels]; NaN marks an unfilled gap
   std::vector<TimestampMs> time;          // [rows]
   std::vector<int64_t> source_line;       // [rows] 1-based line in the source file (0 if generated)
+  std::vector<uint8_t> filled;            // [rows] 1 where a missing cell of this row was forward-filled
   std::vector<SeriesRange> series;        // contiguous row ranges, one per series
   int64_t step_ms = 0;                    // the most common time step (the sampling interval)
 
