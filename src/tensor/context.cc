@@ -1,6 +1,7 @@
 #include "tensor/context.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <link.h>
 
 #include <climits>
@@ -86,10 +87,21 @@ std::string runtime_summary() {
   // at run time is whichever libblas.so.3 the loader picked (Debian's alternatives).
   out += ", BLAS " + blas_in_use();
   out += ", threads " + std::to_string(at::get_num_threads());
-  out += ", CUDA " + std::string(torch::cuda::is_available() ? "available (" +
-                                     std::to_string(torch::cuda::device_count()) + " devices)"
-                                                               : "not available");
-  out += ", cuDNN " + std::string(torch::cuda::cudnn_is_available() ? "available" : "not available");
+  if (torch::cuda::is_available()) {
+    const auto& hooks = at::detail::getCUDAHooks();
+    const long rt = hooks.versionCUDART();
+    out += ", CUDA " + std::to_string(rt / 1000) + "." + std::to_string(rt % 1000 / 10) + " (" +
+           std::to_string(torch::cuda::device_count()) + " devices)";
+    if (torch::cuda::cudnn_is_available()) {
+      const long v = hooks.versionCuDNN();  // e.g. 91002 for 9.10.2
+      out += ", cuDNN " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+             std::to_string(v % 100);
+    } else {
+      out += ", cuDNN not available";
+    }
+  } else {
+    out += ", CUDA not available";
+  }
   return out;
 }
 
