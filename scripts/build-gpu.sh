@@ -16,7 +16,7 @@ BUILD_DIR=${BUILD_DIR:-build-gpu}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr" \
   -DSPIKECAST_EXTRA_INCLUDE="$PREFIX/usr/include" \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 >"$BUILD_DIR.configure.log" 2>&1 \
+  -DTORCH_CUDA_ARCH_LIST=9.0 >"$BUILD_DIR.configure.log" 2>&1 \
   || { tail -40 "$BUILD_DIR.configure.log"; exit 1; }
 if [ $# -gt 0 ]; then
   targets=(); for t in "$@"; do targets+=(--target "$t"); done

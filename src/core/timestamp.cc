@@ -131,7 +131,7 @@ std::string format_timestamp(TimestampMs t) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[48];
+  char buf[80];
   if (ms != 0) {
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%03lld",
                   static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),

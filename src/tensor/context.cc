@@ -69,7 +69,11 @@ std::string blas_in_use() {
   dl_iterate_phdr(
       [](struct dl_phdr_info* info, size_t, void* data) {
         auto* out = static_cast<std::string*>(data);
-        if (out->empty() && info->dlpi_name && std::strstr(info->dlpi_name, "blas")) *out = info->dlpi_name;
+        // The CPU BLAS: OpenBLAS, the reference libblas, or MKL (not cuBLAS).
+        const char* name = info->dlpi_name;
+        if (out->empty() && name &&
+            (std::strstr(name, "openblas") || std::strstr(name, "libblas.so") || std::strstr(name, "mkl_core")))
+          *out = name;
         return 0;
       },
       &found);
