@@ -60,11 +60,19 @@ void GeneratorConfig::validate() const {
     throw ConfigError("generator.start", "not a timestamp: '" + start + "'");
 }
 
+void SpikeConfig::validate() const {
+  if (look_back < 3 || look_back > 100000)
+    throw ConfigError("spikes.look_back", "must be in 3..100000, got " + std::to_string(look_back));
+  if (!(threshold > 0.0 && threshold < 1e6))
+    throw ConfigError("spikes.threshold", "must be > 0, got " + std::to_string(threshold));
+}
+
 void Config::validate() const {
   data.validate();
   window.validate();
   split.validate();
   generator.validate();
+  spikes.validate();
 }
 
 const char* to_string(MissingPolicy p) { return p == MissingPolicy::kFill ? "fill" : "reject"; }

@@ -60,11 +60,21 @@ struct GeneratorConfig {
   void validate() const;
 };
 
+// Spike labels from data (data/spike_labels.h): the target deviates from a causal rolling median
+// of the previous look_back rows by more than threshold * 1.4826 * MAD.
+struct SpikeConfig {
+  int64_t look_back = 48;  // W: rows in the causal baseline window, 3..100000
+  double threshold = 4.0;  // k: scaled MADs, > 0
+
+  void validate() const;
+};
+
 struct Config {
   DataConfig data;
   WindowConfig window;
   SplitConfig split;
   GeneratorConfig generator;
+  SpikeConfig spikes;
 
   void validate() const;
 };

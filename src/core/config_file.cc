@@ -146,6 +146,13 @@ void read_generator(const toml::table* t, GeneratorConfig& c) {
   s.finish();
 }
 
+void read_spikes(const toml::table* t, SpikeConfig& c) {
+  Section s(t, "spikes.");
+  s.read("look_back", c.look_back);
+  s.read("threshold", c.threshold);
+  s.finish();
+}
+
 }  // namespace
 
 void apply_config_text(const std::string& text, const std::string& origin, Config& config) {
@@ -157,7 +164,7 @@ void apply_config_text(const std::string& text, const std::string& origin, Confi
     throw ConfigError(origin + ":" + std::to_string(where.line) + ":" + std::to_string(where.column),
                       std::string(e.description()));
   }
-  static const std::set<std::string> kSections = {"data", "window", "split", "generator"};
+  static const std::set<std::string> kSections = {"data", "window", "split", "generator", "spikes"};
   for (const auto& [key, node] : root)
     if (!kSections.count(std::string(key.str())))
       throw ConfigError(std::string(key.str()), "unknown section or key in " + origin);
@@ -165,6 +172,7 @@ void apply_config_text(const std::string& text, const std::string& origin, Confi
   read_window(sub_table(root, "window"), config.window);
   read_split(sub_table(root, "split"), config.split);
   read_generator(sub_table(root, "generator"), config.generator);
+  read_spikes(sub_table(root, "spikes"), config.spikes);
 }
 
 void apply_config_file(const std::string& path, Config& config) {
