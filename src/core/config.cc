@@ -67,6 +67,47 @@ void SpikeConfig::validate() const {
     throw ConfigError("spikes.threshold", "must be > 0, got " + std::to_string(threshold));
 }
 
+void TrainConfig::validate() const {
+  const auto positive = [](const char* key, int64_t v) {
+    if (v < 1) throw ConfigError(std::string("train.") + key, "must be >= 1, got " + std::to_string(v));
+  };
+  const auto one_of = [](const char* key, const std::string& v, std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return;
+      list += list.empty() ? std::string("'") + a + "'" : std::string(", '") + a + "'";
+    }
+    throw ConfigError(std::string("train.") + key, "must be one of " + list + ", got '" + v + "'");
+  };
+  if (members.empty()) throw ConfigError("train.members", "must name at least one model");
+  positive("epochs", epochs);
+  positive("batch_size", batch_size);
+  positive("accumulation", accumulation);
+  if (batch_size % accumulation != 0)
+    throw ConfigError("train.accumulation", "must divide train.batch_size (" + std::to_string(batch_size) +
+                                                "), got " + std::to_string(accumulation));
+  if (!(lr > 0 && lr < 1)) throw ConfigError("train.lr", "must be in (0, 1), got " + std::to_string(lr));
+  if (!(weight_decay >= 0)) throw ConfigError("train.weight_decay", "must be >= 0");
+  if (!(warmup_fraction >= 0 && warmup_fraction < 1))
+    throw ConfigError("train.warmup_fraction", "must be in [0, 1)");
+  one_of("schedule", schedule, {"cosine", "plateau", "constant"});
+  one_of("loss", loss, {"mse", "huber"});
+  one_of("ensemble", ensemble, {"auto", "gated", "static", "equal"});
+  if (!(clip_norm >= 0)) throw ConfigError("train.clip_norm", "must be >= 0");
+  if (patience < 0) throw ConfigError("train.patience", "must be >= 0");
+  if (!(huber_delta > 0)) throw ConfigError("train.huber_delta", "must be > 0");
+  if (!(spike_loss_weight >= 0)) throw ConfigError("train.spike_loss_weight", "must be >= 0");
+  if (max_batches_per_epoch < 0) throw ConfigError("train.max_batches_per_epoch", "must be >= 0");
+  if (!(time_budget_s >= 0)) throw ConfigError("train.time_budget_s", "must be >= 0");
+  if (gate_epochs < 0) throw ConfigError("train.gate_epochs", "must be >= 0");
+  if (!(gate_lr > 0)) throw ConfigError("train.gate_lr", "must be > 0");
+  if (!(gate_weight_decay >= 0)) throw ConfigError("train.gate_weight_decay", "must be >= 0");
+  if (!(gate_holdout > 0 && gate_holdout < 1)) throw ConfigError("train.gate_holdout", "must be in (0, 1)");
+  if (fine_tune_epochs < 0) throw ConfigError("train.fine_tune_epochs", "must be >= 0");
+  if (!(fine_tune_lr > 0)) throw ConfigError("train.fine_tune_lr", "must be > 0");
+  if (season_period < 0) throw ConfigError("train.season_period", "must be >= 0");
+}
+
 void Config::validate() const {
   data.validate();
   window.validate();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,42 @@ struct GeneratorConfig {
 struct SpikeConfig {
   int64_t look_back = 48;  // W: rows in the causal baseline window, 3..100000
   double threshold = 4.0;  // k: scaled MADs, > 0
+
+  void validate() const;
+};
+
+// The training recipe (src/train): members in turn, then the ensemble gate on out-of-sample
+// (validation) predictions with the members frozen, then an optional short joint fine-tune.
+struct TrainConfig {
+  // Ensemble members, trained in this order. The simple forecasters (linear, repeat_last,
+  // seasonal_naive) are members too, so the ensemble can fall back on them.
+  std::vector<std::string> members = {"lstm", "gru", "cnn_lstm", "spike", "rule",
+                                      "linear", "repeat_last", "seasonal_naive"};
+  std::string device = "auto";        // auto | cpu | cuda[:N]
+  std::string precision = "auto";     // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
+  int64_t epochs = 30;                // upper bound per member; early stopping usually ends sooner
+  int64_t batch_size = 256;           // windows per optimizer step (split over `accumulation`)
+  int64_t accumulation = 1;           // micro-batches per optimizer step
+  double lr = 1e-3;                   // peak learning rate (AdamW)
+  double weight_decay = 1e-4;         // AdamW decoupled weight decay
+  double warmup_fraction = 0.05;      // share of the scheduled steps spent warming up linearly
+  std::string schedule = "cosine";    // cosine | plateau | constant
+  double clip_norm = 1.0;             // gradient-norm clip (0 = off)
+  int64_t patience = 4;               // epochs without validation improvement before stopping
+  std::string loss = "mse";           // mse | huber (values); the spike head uses weighted BCE
+  double huber_delta = 1.0;
+  double spike_loss_weight = 0.2;     // weight of the spike BCE in the spike member's loss
+  int64_t max_batches_per_epoch = 0;  // 0 = every training window each epoch
+  double time_budget_s = 0;           // whole run; 0 = none. Ends gracefully, best weights kept
+  std::string ensemble = "auto";      // auto (chosen on validation) | gated | static | equal
+  int64_t gate_epochs = 300;          // full-batch epochs fitting the gate on validation predictions
+  double gate_lr = 3e-3;
+  double gate_weight_decay = 1e-3;
+  double gate_holdout = 0.3;          // last share of validation windows held out to choose the mode
+  int64_t fine_tune_epochs = 0;       // optional joint fine-tune of members + gate
+  double fine_tune_lr = 1e-4;
+  int64_t season_period = 0;          // seasonal-naive period in steps; 0 = from the data's step
+  uint64_t seed = 1;
 
   void validate() const;
 };

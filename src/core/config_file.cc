@@ -153,6 +153,37 @@ void read_spikes(const toml::table* t, SpikeConfig& c) {
   s.finish();
 }
 
+void read_train(const toml::table* t, TrainConfig& c) {
+  Section s(t, "train.");
+  s.read("members", c.members);
+  s.read("device", c.device);
+  s.read("precision", c.precision);
+  s.read("epochs", c.epochs);
+  s.read("batch_size", c.batch_size);
+  s.read("accumulation", c.accumulation);
+  s.read("lr", c.lr);
+  s.read("weight_decay", c.weight_decay);
+  s.read("warmup_fraction", c.warmup_fraction);
+  s.read("schedule", c.schedule);
+  s.read("clip_norm", c.clip_norm);
+  s.read("patience", c.patience);
+  s.read("loss", c.loss);
+  s.read("huber_delta", c.huber_delta);
+  s.read("spike_loss_weight", c.spike_loss_weight);
+  s.read("max_batches_per_epoch", c.max_batches_per_epoch);
+  s.read("time_budget_s", c.time_budget_s);
+  s.read("ensemble", c.ensemble);
+  s.read("gate_epochs", c.gate_epochs);
+  s.read("gate_lr", c.gate_lr);
+  s.read("gate_weight_decay", c.gate_weight_decay);
+  s.read("gate_holdout", c.gate_holdout);
+  s.read("fine_tune_epochs", c.fine_tune_epochs);
+  s.read("fine_tune_lr", c.fine_tune_lr);
+  s.read("season_period", c.season_period);
+  s.read("seed", c.seed);
+  s.finish();
+}
+
 }  // namespace
 
 void apply_config_text(const std::string& text, const std::string& origin, Config& config) {
@@ -164,7 +195,7 @@ void apply_config_text(const std::string& text, const std::string& origin, Confi
     throw ConfigError(origin + ":" + std::to_string(where.line) + ":" + std::to_string(where.column),
                       std::string(e.description()));
   }
-  static const std::set<std::string> kSections = {"data", "window", "split", "generator", "spikes"};
+  static const std::set<std::string> kSections = {"data", "window", "split", "generator", "spikes", "train", "models"};
   for (const auto& [key, node] : root)
     if (!kSections.count(std::string(key.str())))
       throw ConfigError(std::string(key.str()), "unknown section or key in " + origin);
@@ -172,6 +203,16 @@ void apply_config_text(const std::string& text, const std::string& origin, Confi
   read_window(sub_table(root, "window"), config.window);
   read_split(sub_table(root, "split"), config.split);
   read_generator(sub_table(root, "generator"), config.generator);
+  read_train(sub_table(root, "train"), config.train);
+  if (const toml::table* models = sub_table(root, "models")) {
+    for (const auto& [name, node] : *models) {
+      if (!node.is_table())
+        throw ConfigError("models." + std::string(name.str()), "must be a table ([models." + std::string(name.str()) + "])");
+      std::ostringstream json;
+      json << toml::json_formatter(*node.as_table());
+      config.model_options[std::string(name.str())] = json.str();
+    }
+  }
   read_spikes(sub_table(root, "spikes"), config.spikes);
 }
 
