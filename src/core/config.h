@@ -112,6 +112,10 @@ struct Config {
   SplitConfig split;
   GeneratorConfig generator;
   SpikeConfig spikes;
+  TrainConfig train;
+  // Per-model options from [models.<name>] tables, as JSON text (models/ parses them), e.g.
+  // [models.rule] rules = [{type = "clamp", min = 0}] or [models.lstm] dropout = 0.2.
+  std::map<std::string, std::string> model_options;
 
   void validate() const;
 };
