@@ -169,7 +169,8 @@ th:first-child, td:first-child { text-align:left; }
 tbody tr:nth-child(even) { background:#fbfcfd; }
 tr.baseline td:first-child { font-style:italic; color:var(--muted); }
 td.best { font-weight:700; color:var(--accent); }
-table.kv { width:auto; } table.kv th { text-align:left; }
+table.kv { width:auto; } table.kv th, table.kv td { text-align:left; }
+table.nab td:nth-child(2), table.nab th:nth-child(2) { text-align:left; }
 .chart { width:100%; min-height:200px; }
 .chart .error { color:#b00020; }
 .uplot { font-family:inherit; }
@@ -353,7 +354,7 @@ void render_spike_section(std::string& out, const json& s) {
   }
   if (const json* nab = find(s, "nab"); nab && nab->is_array()) {
     out += "<h3>NAB score (0 = null detector, 100 = perfect)</h3>\n"
-           "<table><thead><tr><th>Detector</th><th>Profile</th><th>Score</th><th>Threshold</th>"
+           "<table class=\"nab\"><thead><tr><th>Detector</th><th>Profile</th><th>Score</th><th>Threshold</th>"
            "<th>TP rows</th><th>FP rows</th><th>FN rows</th><th>Windows detected</th></tr></thead><tbody>\n";
     for (const auto& r : *nab) {
       out += fmt::format(
