@@ -1,6 +1,10 @@
 // End to end: a real server on an ephemeral loopback port, a real HTTP client, a real predictor
 // (linear_predictor.h) loaded from registry bundles.
 #include "serve/server.h"
+#include "serve/shutdown_signal.h"
+
+#include <csignal>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -436,6 +440,22 @@ TEST_F(ServerTest, DrainLetsInFlightRequestsFinishAndRefusesNewOnes) {
     EXPECT_EQ(r.headers["connection"], "close");
   }
   EXPECT_TRUE(drained.get());
+}
+
+}  // namespace
+}  // namespace spikecast::serve
+
+namespace spikecast::serve {
+namespace {
+
+TEST(ShutdownSignal, SigtermWakesTheWaiter) {
+  ShutdownSignal signal;
+  std::thread sender([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ::kill(::getpid(), SIGTERM);  // as `kill <pid>` would; delivered to any thread
+  });
+  EXPECT_EQ(signal.wait(), SIGTERM);
+  sender.join();
 }
 
 }  // namespace
