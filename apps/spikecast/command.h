@@ -27,11 +27,22 @@ struct CommonOptions {
   std::optional<int64_t> horizon;
   std::optional<std::string> split_mode;
   std::optional<uint64_t> seed;
+  // Training (train, retrain, demo).
+  std::optional<std::vector<std::string>> members;
+  std::optional<int64_t> epochs;
+  std::optional<int64_t> batch_size;
+  std::optional<int64_t> accumulation;
+  std::optional<double> lr;
+  std::optional<double> time_budget_s;
+  std::optional<std::string> device;
+  std::optional<std::string> precision;
+  std::optional<std::string> ensemble_mode;
 
   // Adds the flags to a subcommand (only those it uses).
   void add_config_flag(CLI::App& cmd);
   void add_data_flags(CLI::App& cmd);
   void add_window_flags(CLI::App& cmd);
+  void add_train_flags(CLI::App& cmd);
 
   // defaults < --config file < flags; then Config::validate().
   Config resolve() const;
@@ -50,5 +61,10 @@ const std::vector<Command>& commands();
 // Registration functions, one per cmd_*.cc.
 Command demo_command();
 Command data_command();
+Command train_command();
+Command evaluate_command();
+Command report_command();
+// cmd_serve.cc: compiled once serve/bundle_predictor.cc (the LibTorch Predictor) exists.
+Command serve_command();
 
 }  // namespace spikecast::app
