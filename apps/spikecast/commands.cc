@@ -4,6 +4,11 @@ namespace spikecast::app {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
+      demo_command(),
+      data_command(),
+      train_command(),
+      evaluate_command(),
+      report_command(),
   };
   return kCommands;
 }

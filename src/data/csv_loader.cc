@@ -130,10 +130,11 @@ void forward_fill(Table& table, int64_t max_steps, LoadReport* report) {
   }
 }
 
-Table load_csv_text(std::string text, const std::string& name, const DataConfig& config,
-                    const LoadOptions& options, LoadReport* report) {
-  CsvReader reader(std::move(text), name);
-  const std::string& file = name;
+namespace {
+
+Table load_from_reader(CsvReader& reader, const DataConfig& config, const LoadOptions& options,
+                       LoadReport* report) {
+  const std::string file = reader.name();
   std::vector<std::string_view> fields;
   fields.reserve(64);
   const std::vector<std::string> header = read_header(reader, fields);
@@ -393,9 +394,18 @@ Table load_csv_text(std::string text, const std::string& name, const DataConfig&
   return table;
 }
 
+}  // namespace
+
+Table load_csv_text(std::string text, const std::string& name, const DataConfig& config,
+                    const LoadOptions& options, LoadReport* report) {
+  CsvReader reader(std::move(text), name);
+  return load_from_reader(reader, config, options, report);
+}
+
 Table load_csv(const DataConfig& config, const LoadOptions& options, LoadReport* report) {
   if (config.path.empty()) throw ConfigError("data.path", "no data file given (--data)");
-  return load_csv_text(read_text_file(config.path), config.path, config, options, report);
+  CsvReader reader = CsvReader::from_file(config.path);
+  return load_from_reader(reader, config, options, report);
 }
 
 Table load_csv(const DataConfig& config, LoadReport* report) { return load_csv(config, LoadOptions{}, report); }

@@ -3,18 +3,64 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
 namespace spikecast {
 
+namespace {
+
+size_t bom_length(const char* p, size_t n) {
+  return n >= 3 && static_cast<unsigned char>(p[0]) == 0xEF && static_cast<unsigned char>(p[1]) == 0xBB &&
+                 static_cast<unsigned char>(p[2]) == 0xBF
+             ? 3
+             : 0;
+}
+
+// True when one of the 8 bytes of w is ',', '\n' or '\r' (the classic has-zero-byte trick on
+// w XOR the byte broadcast).
+inline bool has_field_end(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  return (has_zero(w ^ (kOnes * ',')) | has_zero(w ^ (kOnes * '\n')) | has_zero(w ^ (kOnes * '\r'))) != 0;
+}
+
+}  // namespace
+
 CsvReader::CsvReader(std::string text, std::string name) : text_(std::move(text)), name_(std::move(name)) {
-  if (text_.size() >= 3 && static_cast<unsigned char>(text_[0]) == 0xEF &&
-      static_cast<unsigned char>(text_[1]) == 0xBB && static_cast<unsigned char>(text_[2]) == 0xBF)
-    pos_ = 3;
+  data_ = text_.data();
+  size_ = text_.size();
+  pos_ = bom_length(data_, size_);
+}
+
+CsvReader::CsvReader(char* data, size_t size, void* map, std::string name)
+    : data_(data), size_(size), map_(map), name_(std::move(name)) {
+  pos_ = bom_length(data_, size_);
+}
+
+CsvReader::CsvReader(CsvReader&& o) noexcept
+    : text_(std::move(o.text_)),
+      data_(o.map_ ? o.data_ : text_.data()),
+      size_(o.size_),
+      map_(o.map_),
+      name_(std::move(o.name_)),
+      pos_(o.pos_),
+      line_(o.line_),
+      record_line_(o.record_line_) {
+  o.map_ = nullptr;
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+CsvReader::~CsvReader() {
+  if (map_) munmap(map_, size_);
 }
 
 std::string read_text_file(const std::string& path) {
@@ -35,12 +81,30 @@ std::string read_text_file(const std::string& path) {
   return text;
 }
 
-CsvReader CsvReader::from_file(const std::string& path) { return CsvReader(read_text_file(path), path); }
+CsvReader CsvReader::from_file(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw DataError(path, 0, "", std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw DataError(path, 0, "", "not a regular file");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    close(fd);
+    return CsvReader(std::string(), path);
+  }
+  void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return CsvReader(read_text_file(path), path);  // e.g. a pipe-like file
+  madvise(map, size, MADV_SEQUENTIAL);
+  return CsvReader(static_cast<char*>(map), size, map, path);
+}
 
 bool CsvReader::next(std::vector<std::string_view>& fields) {
   fields.clear();
-  char* const p = text_.data();
-  const size_t n = text_.size();
+  char* const p = data_;
+  const size_t n = size_;
   // Skip blank lines.
   while (pos_ < n) {
     if (p[pos_] == '\n') {
@@ -101,6 +165,13 @@ bool CsvReader::next(std::vector<std::string_view>& fields) {
                           quote_cell(std::string_view(p + pos_, std::min<size_t>(n - pos_, 20))));
     }
     const size_t start = pos_;
+    // Skip 8 bytes at a time while none is a delimiter or line end (SWAR), then byte by byte.
+    while (pos_ + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + pos_, 8);
+      if (has_field_end(w)) break;
+      pos_ += 8;
+    }
     while (pos_ < n) {
       const char c = p[pos_];
       if (c == ',' || c == '\n' || c == '\r') break;

@@ -16,8 +16,14 @@ class CsvReader {
  public:
   // `name` stands for the file in error messages.
   CsvReader(std::string text, std::string name);
+  ~CsvReader();
+  CsvReader(CsvReader&& other) noexcept;
+  CsvReader& operator=(CsvReader&&) = delete;
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
 
-  // Reads the whole file. Throws DataError when it cannot be opened or read.
+  // Maps the file privately (copy-on-write, so in-place unescaping never touches the file and
+  // untouched pages are never copied). Throws DataError when it cannot be opened or mapped.
   static CsvReader from_file(const std::string& path);
 
   // Reads the next non-blank record into `fields` (cleared first). Returns false at the end of
@@ -27,10 +33,15 @@ class CsvReader {
   // 1-based line on which the record last returned by next() began.
   int64_t line() const { return record_line_; }
   const std::string& name() const { return name_; }
-  size_t size_bytes() const { return text_.size(); }
+  size_t size_bytes() const { return size_; }
 
  private:
-  std::string text_;
+  CsvReader(char* data, size_t size, void* map, std::string name);
+
+  std::string text_;      // owned text (when not mapped)
+  char* data_ = nullptr;  // text_.data() or the mapping
+  size_t size_ = 0;
+  void* map_ = nullptr;   // mmap'ed region, unmapped in the destructor
   std::string name_;
   size_t pos_ = 0;
   int64_t line_ = 1;         // line of text_[pos_]

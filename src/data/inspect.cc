@@ -148,8 +148,14 @@ Inspection inspect_csv_text(std::string text, const std::string& name, const Ins
   size_t series_col = header.size();
   if (!options.series_column.empty()) {
     series_col = index_of(options.series_column, "--series-column");
-    ins.columns[series_col].role = "series";
+  } else {
+    // A text column with a conventional panel-id name is the series column.
+    static const char* const kSeriesNames[] = {"series", "series_id", "unique_id", "item_id", "id", "group"};
+    for (size_t i = 0; i < header.size() && series_col == header.size(); ++i)
+      for (const char* n : kSeriesNames)
+        if (header[i] == n && ins.columns[i].type == "text" && i != time_col) series_col = i;
   }
+  if (series_col < header.size()) ins.columns[series_col].role = "series";
   size_t target_col = header.size();
   if (!options.target_column.empty()) {
     target_col = index_of(options.target_column, "--target");

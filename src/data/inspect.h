@@ -15,7 +15,8 @@ namespace spikecast {
 struct InspectOptions {
   std::string time_column;    // empty: auto-detect
   std::string target_column;  // empty: the last numeric, non-binary column
-  std::string series_column;  // optional panel id
+  std::string series_column;  // panel id; empty: a text column named series, series_id,
+                              // unique_id, item_id, id or group, if any
   int64_t max_fill_steps = 3; // to report how many missing cells forward-fill would bridge
   int64_t sample_rows = 2000; // rows used to detect column types
 };

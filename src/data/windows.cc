@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace spikecast {
 
@@ -25,6 +26,18 @@ void append_windows(const std::vector<int64_t>& bad_prefix, RowRange series, Row
     const int64_t e = s + input_length + horizon;
     if (bad_prefix[e] == bad_prefix[s]) out.push_back(s);
   }
+}
+
+std::string format_split_summary(const Split& split, const Windows& windows) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "split    train %lld rows, val %lld rows, test %lld rows (%zu series)\n"
+                "windows  L = %lld, H = %lld: train %zu, val %zu, test %zu\n",
+                static_cast<long long>(split.train_rows()), static_cast<long long>(split.val_rows()),
+                static_cast<long long>(split.test_rows()), split.series.size(),
+                static_cast<long long>(windows.input_length), static_cast<long long>(windows.horizon),
+                windows.train.size(), windows.val.size(), windows.test.size());
+  return buf;
 }
 
 Windows make_windows(const Table& table, const Split& split, const WindowConfig& config) {

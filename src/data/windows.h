@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/config.h"
@@ -31,6 +32,9 @@ Windows make_windows(const Table& table, const Split& split, const WindowConfig&
 // with a NaN. `bad_prefix[r]` = number of rows < r holding a NaN (see nan_row_prefix()).
 void append_windows(const std::vector<int64_t>& bad_prefix, RowRange series, RowRange targets,
                     int64_t input_length, int64_t horizon, int64_t stride, std::vector<int64_t>& out);
+
+// A few lines: rows per split and windows per split, for CLI summaries.
+std::string format_split_summary(const Split& split, const Windows& windows);
 
 // [rows + 1] prefix counts of rows holding at least one NaN.
 std::vector<int64_t> nan_row_prefix(const Table& table);

@@ -115,6 +115,11 @@ TEST(Inspect, PanelData) {
       inspect_csv_text("t,s,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-01,b,3\n2024-01-02,b,5\n", "p.csv", o);
   EXPECT_EQ(ins.series, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(ins.columns[1].role, "series");
+  // Detected by name when not given.
+  const Inspection auto_ins =
+      inspect_csv_text("t,series,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-01,b,3\n2024-01-02,b,5\n", "p.csv");
+  EXPECT_EQ(auto_ins.series.size(), 2u);
+  EXPECT_EQ(auto_ins.columns[1].role, "series");
 }
 
 TEST(Inspect, RealEttFileWhenPresent) {
