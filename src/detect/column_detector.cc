@@ -1,0 +1,213 @@
+#include "detect/column_detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace spikecast::detect {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kDayMs = 86400000;
+
+TailCalibratorOptions calibrator_options(const DetectorOptions& o) {
+  TailCalibratorOptions c;
+  c.tail_fraction = o.tail_fraction;
+  c.min_count = o.min_history;
+  return c;
+}
+
+// Mean |h[t] - h[t - lag]| over the finite pairs; NaN when there are fewer than 8.
+double mean_abs_lag_diff(const std::vector<double>& h, int64_t lag) {
+  double sum = 0.0;
+  int64_t n = 0;
+  for (size_t t = static_cast<size_t>(lag); t < h.size(); ++t) {
+    const double d = h[t] - h[t - static_cast<size_t>(lag)];
+    if (std::isfinite(d)) {
+      sum += std::fabs(d);
+      ++n;
+    }
+  }
+  return n >= 8 ? sum / static_cast<double>(n) : kNaN;
+}
+
+}  // namespace
+
+const char* sub_detector_name(int d) {
+  static const char* const kNames[] = {"level_short", "level_long", "change", "shift", "volatility", "seasonal"};
+  return d >= 0 && d < kNumSubDetectors ? kNames[d] : "?";
+}
+
+ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t period_search_row)
+    : options_(options),
+      step_ms_(step_ms),
+      next_search_row_(std::max<int64_t>(period_search_row, 16)),
+      values_(static_cast<size_t>(std::max({options.long_window, options.short_window,
+                                            options.shift_window + options.shift_recent}) + 1)),
+      diffs_(static_cast<size_t>(std::max(options.change_window,
+                                          options.volatility_window + options.volatility_recent) + 1)),
+      residuals_(static_cast<size_t>(options.residual_window + 1)),
+      rows_ring_(static_cast<size_t>(3 * options.max_period + 1)),
+      calibrators_{TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
+                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
+                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))} {}
+
+double ColumnDetector::scale_floor() const {
+  // A tiny share of the typical step, else of the typical magnitude: the scale of a flat window.
+  const double d = diff_count_ > 0 ? abs_diff_sum_ / static_cast<double>(diff_count_) : 0.0;
+  const double l = level_count_ > 0 ? abs_level_sum_ / static_cast<double>(level_count_) : 0.0;
+  return std::max({1e-3 * d, 1e-9 * l, 1e-300});
+}
+
+void ColumnDetector::search_period() {
+  // P minimising mean|x_t - x_{t-P}| / mean|x_t - x_{t-P/2}|: small for a repeating shape, about 1
+  // for noise, about sqrt(2) for a random walk. Daily and weekly periods are tried first.
+  const auto len = static_cast<int64_t>(search_history_.size());
+  const int64_t max_p = std::min(options_.max_period, (len - 8) / 2);
+  double best_ratio = options_.season_ratio;
+  int64_t best = 0;
+  auto consider = [&](int64_t p) {
+    if (p < 4 || p > max_p) return;
+    const double a = mean_abs_lag_diff(search_history_, p);
+    const double b = mean_abs_lag_diff(search_history_, p / 2);
+    if (!(a >= 0.0) || !(b > 0.0)) return;
+    const double r = a / b;
+    if (r < best_ratio - 1e-12) {
+      best_ratio = r;
+      best = p;
+    }
+  };
+  if (step_ms_ > 0 && kDayMs % step_ms_ == 0) {
+    consider(kDayMs / step_ms_);
+    consider(7 * kDayMs / step_ms_);
+  }
+  // A coarse scan of the other lags (every lag up to 64, then every 2nd, 4th, ...) refines nothing
+  // found by the calendar but catches non-calendar cycles.
+  for (int64_t p = 4; p <= max_p; p += std::max<int64_t>(1, p / 64)) consider(p);
+  if (best > 0) period_ = best;
+}
+
+double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* per_detector) {
+  std::array<double, kNumSubDetectors> z;
+  z.fill(kNaN);
+  const int64_t row = rows_++;
+  if (period_ == 0 && options_.use_seasonal && searches_left_ > 0) {
+    search_history_.push_back(x);
+    if (row + 1 == next_search_row_) {
+      search_period();
+      next_search_row_ *= 2;  // searched again at 2x and 4x the first row, while nothing is found
+      if (period_ != 0 || --searches_left_ == 0) {
+        search_history_.clear();
+        search_history_.shrink_to_fit();
+      }
+    }
+  }
+
+  double surprise = 0.0;
+  if (std::isfinite(x)) {
+    const double floor = scale_floor();
+    const size_t nv = values_.size();
+    // Level: the newest value against the median of the short and the long window.
+    if (options_.use_level) {
+      const int64_t windows[2] = {options_.short_window, options_.long_window};
+      for (int k = 0; k < 2; ++k) {
+        if (nv >= static_cast<size_t>(std::min<int64_t>(windows[k], 8))) {
+          scratch_.clear();
+          values_.copy_recent(static_cast<size_t>(windows[k]), 0, scratch_);
+          const RobustStats s = robust_stats(scratch_);
+          z[k == 0 ? kLevelShort : kLevelLong] = std::fabs(x - s.median) / robust_sigma(s, floor);
+        }
+      }
+    }
+    // Change: the newest lag-1 difference against the recent ones.
+    const double d = nv > 0 ? x - values_.back(0) : kNaN;
+    if (options_.use_change && nv > 0 && diffs_.size() >= 8) {
+      scratch_.clear();
+      diffs_.copy_recent(static_cast<size_t>(options_.change_window), 0, scratch_);
+      const RobustStats s = robust_stats(scratch_);
+      z[kChange] = std::fabs(d - s.median) / robust_sigma(s, floor);
+    }
+    // Shift: median of the newest shift_recent values (x included) against the window before them.
+    const auto rec = static_cast<size_t>(options_.shift_recent);
+    if (options_.use_shift && nv >= rec - 1 + 8) {
+      scratch_.clear();
+      scratch_.push_back(x);
+      values_.copy_recent(rec - 1, 0, scratch_);
+      const double recent = median_of(scratch_);
+      scratch_.clear();
+      values_.copy_recent(static_cast<size_t>(options_.shift_window), rec - 1, scratch_);
+      const RobustStats s = robust_stats(scratch_);
+      z[kShift] = std::fabs(recent - s.median) / (robust_sigma(s, floor) * 1.2533 / std::sqrt(static_cast<double>(rec)));
+    }
+    // Volatility: |log| ratio of the recent mean absolute difference to the one before.
+    const auto vrec = static_cast<size_t>(options_.volatility_recent);
+    if (options_.use_volatility && nv > 0 && diffs_.size() >= vrec - 1 + 16) {
+      double recent = std::fabs(d);
+      for (size_t k = 0; k + 1 < vrec; ++k) recent += std::fabs(diffs_.back(k));
+      recent /= static_cast<double>(vrec);
+      double past = 0.0;
+      const size_t np = std::min(static_cast<size_t>(options_.volatility_window), diffs_.size() - (vrec - 1));
+      for (size_t k = vrec - 1; k < vrec - 1 + np; ++k) past += std::fabs(diffs_.back(k));
+      past /= static_cast<double>(np);
+      z[kVolatility] = std::fabs(std::log((recent + floor) / (past + floor)));
+    }
+    // Seasonal: residual against the median of the same phase 1..3 periods back.
+    if (options_.use_seasonal && period_ > 0) {
+      double lags[3];
+      int nl = 0;
+      for (int64_t j = 1; j <= 3; ++j) {
+        const int64_t k = j * period_ - 1;  // rows_ring_ holds the rows before this one
+        if (static_cast<size_t>(k) < rows_ring_.size() && std::isfinite(rows_ring_.back(static_cast<size_t>(k)))) {
+          lags[nl++] = rows_ring_.back(static_cast<size_t>(k));
+        }
+      }
+      if (nl > 0) {
+        // Median of 1..3 values.
+        const double ref = nl == 1 ? lags[0]
+                           : nl == 2 ? 0.5 * (lags[0] + lags[1])
+                                     : std::max(std::min(lags[0], lags[1]), std::min(std::max(lags[0], lags[1]), lags[2]));
+        const double r = x - ref;
+        if (residuals_.size() >= 8) {
+          scratch_.clear();
+          residuals_.copy_recent(static_cast<size_t>(options_.residual_window), 0, scratch_);
+          const RobustStats s = robust_stats(scratch_);
+          z[kSeasonal] = std::fabs(r - s.median) / robust_sigma(s, floor);
+        }
+        residuals_.push(r);
+      }
+    }
+
+    // Calibrate: each detector's p-value under its own past, Bonferroni over the active ones.
+    double best = 0.0;
+    int active = 0;
+    for (int k = 0; k < kNumSubDetectors; ++k) {
+      double s = 0.0;
+      if (std::isfinite(z[k])) {
+        TailCalibrator& cal = calibrators_[static_cast<size_t>(k)];
+        if (cal.count() >= options_.min_history) {
+          s = -std::log10(cal.p_value(z[k]));
+          ++active;
+        }
+        cal.add(z[k]);
+      }
+      if (per_detector) (*per_detector)[static_cast<size_t>(k)] = s;
+      best = std::max(best, s);
+    }
+    if (active > 0) surprise = std::max(0.0, best - std::log10(static_cast<double>(active)));
+
+    if (nv > 0) {
+      diffs_.push(d);
+      abs_diff_sum_ += std::fabs(d);
+      ++diff_count_;
+    }
+    values_.push(x);
+    abs_level_sum_ += std::fabs(x);
+    ++level_count_;
+  } else if (per_detector) {
+    per_detector->fill(0.0);
+  }
+  rows_ring_.push(x);
+  return surprise;
+}
+
+}  // namespace spikecast::detect

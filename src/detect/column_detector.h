@@ -1,0 +1,52 @@
+// The surprise of one column's newest value, in decades (-log10 of a calibrated tail probability),
+// from several robust sub-detectors that each see only the rows before it. Scale-free: multiplying
+// the column by a constant leaves every z, and so every surprise, unchanged.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "detect/detector_options.h"
+#include "detect/robust_window.h"
+#include "detect/tail_calibrator.h"
+
+namespace spikecast::detect {
+
+enum SubDetector : int { kLevelShort, kLevelLong, kChange, kShift, kVolatility, kSeasonal, kNumSubDetectors };
+const char* sub_detector_name(int d);
+
+class ColumnDetector {
+ public:
+  // step_ms: the sampling interval (0 if unknown), used for daily/weekly period candidates.
+  // period_search_row: the row at which the period is first searched (the end of probation).
+  ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t period_search_row);
+
+  // Surprise of x (decades >= 0) given the rows before it; then learns x. A NaN row returns 0 and
+  // is not learned. `per_detector`, when given, receives each sub-detector's surprise.
+  double update(double x, std::array<double, kNumSubDetectors>* per_detector = nullptr);
+
+  int64_t period() const { return period_; }
+
+ private:
+  void search_period();
+  double scale_floor() const;
+
+  DetectorOptions options_;
+  int64_t step_ms_;
+  int64_t next_search_row_;
+  int64_t rows_ = 0;       // rows seen, NaN included
+  int64_t period_ = 0;     // 0 = none found
+  int searches_left_ = 3;
+  RingBuffer values_;      // finite values
+  RingBuffer diffs_;       // lag-1 differences of finite values
+  RingBuffer residuals_;   // seasonal residuals
+  RingBuffer rows_ring_;   // every row (NaN included), for lags of the period
+  std::vector<double> search_history_;  // rows up to the last period search
+  std::array<TailCalibrator, kNumSubDetectors> calibrators_;
+  double abs_diff_sum_ = 0.0, abs_level_sum_ = 0.0;
+  int64_t diff_count_ = 0, level_count_ = 0;
+  std::vector<double> scratch_;
+};
+
+}  // namespace spikecast::detect

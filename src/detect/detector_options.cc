@@ -1,0 +1,47 @@
+#include "detect/detector_options.h"
+
+#include <string>
+
+#include "core/error.h"
+
+namespace spikecast {
+namespace {
+
+void check(bool ok, const char* field, const std::string& range, double got) {
+  if (!ok) {
+    throw ConfigError(std::string("detect.") + field,
+                      std::string("detect.") + field + " must be " + range + ", got " + std::to_string(got));
+  }
+}
+
+}  // namespace
+
+void DetectorOptions::validate() const {
+  check(probation_fraction >= 0.0 && probation_fraction < 1.0, "probation_fraction", "in [0, 1)", probation_fraction);
+  check(probation_max_rows >= 0, "probation_max_rows", ">= 0", static_cast<double>(probation_max_rows));
+  check(short_window >= 4 && short_window <= 100000, "short_window", "in [4, 100000]", static_cast<double>(short_window));
+  check(long_window >= 4 && long_window <= 100000, "long_window", "in [4, 100000]", static_cast<double>(long_window));
+  check(change_window >= 4 && change_window <= 100000, "change_window", "in [4, 100000]", static_cast<double>(change_window));
+  check(shift_recent >= 1 && shift_recent <= 1000, "shift_recent", "in [1, 1000]", static_cast<double>(shift_recent));
+  check(shift_window >= 4 && shift_window <= 100000, "shift_window", "in [4, 100000]", static_cast<double>(shift_window));
+  check(volatility_recent >= 2 && volatility_recent <= 1000, "volatility_recent", "in [2, 1000]",
+        static_cast<double>(volatility_recent));
+  check(volatility_window >= 4 && volatility_window <= 100000, "volatility_window", "in [4, 100000]",
+        static_cast<double>(volatility_window));
+  check(max_period >= 4 && max_period <= 100000, "max_period", "in [4, 100000]", static_cast<double>(max_period));
+  check(season_ratio > 0.0 && season_ratio <= 1.0, "season_ratio", "in (0, 1]", season_ratio);
+  check(residual_window >= 4 && residual_window <= 100000, "residual_window", "in [4, 100000]",
+        static_cast<double>(residual_window));
+  check(tail_fraction > 0.0 && tail_fraction < 0.5, "tail_fraction", "in (0, 0.5)", tail_fraction);
+  check(min_history >= 8, "min_history", ">= 8", static_cast<double>(min_history));
+  check(suppress_rows >= 0, "suppress_rows", ">= 0", static_cast<double>(suppress_rows));
+  check(alarm_decades >= 0.0, "alarm_decades", ">= 0", alarm_decades);
+  check(suppress_margin >= 0.0, "suppress_margin", ">= 0", suppress_margin);
+  check(suppress_factor >= 0.0 && suppress_factor <= 1.0, "suppress_factor", "in [0, 1]", suppress_factor);
+  check(score_decades > 0.0, "score_decades", "> 0", score_decades);
+  if (!use_level && !use_change && !use_shift && !use_volatility && !use_seasonal) {
+    throw ConfigError("detect.use_level", "detect: at least one sub-detector must be enabled");
+  }
+}
+
+}  // namespace spikecast

@@ -1,0 +1,51 @@
+// Every hyper-parameter of the anomaly detector (detect/anomaly_detector.h), with its default.
+// One default configuration for every file: no per-file tuning.
+#pragma once
+
+#include <cstdint>
+
+namespace spikecast {
+
+struct DetectorOptions {
+  // Probationary period: rows [0, min(fraction * rows, probation_max_rows)) are learned from and
+  // scored 0 (NAB's rule: min(0.15 n, 0.15 * 5000)).
+  double probation_fraction = 0.15;
+  int64_t probation_max_rows = 750;  // 0 = no cap
+
+  // Sub-detectors, each a robust z-score of the newest row against the rows before it.
+  bool use_level = true;        // |x - median| / sigma over short_window and long_window rows
+  int64_t short_window = 32;
+  int64_t long_window = 256;
+  bool use_change = true;       // rate of change: lag-1 difference against recent differences
+  int64_t change_window = 64;
+  bool use_shift = true;        // level shift: median of the last shift_recent rows vs the window before
+  int64_t shift_recent = 5;
+  int64_t shift_window = 128;
+  bool use_volatility = true;   // |log| ratio of recent to past mean absolute difference
+  int64_t volatility_recent = 16;
+  int64_t volatility_window = 256;
+  bool use_seasonal = true;     // residual against the same phase of earlier periods, if a period is found
+  int64_t max_period = 2016;    // longest period searched (a week of 5-minute rows)
+  double season_ratio = 0.7;    // period P accepted when mean|x_t - x_{t-P}| < ratio * mean|x_t - x_{t-P/2}|
+  int64_t residual_window = 256;
+
+  // Calibration of each sub-detector's z into a tail probability (detect/tail_calibrator.h).
+  double tail_fraction = 0.02;
+  int64_t min_history = 48;     // values a sub-detector needs before it may contribute
+
+  // Suppression of repeated alarms: after a row whose surprise reached alarm_decades, later rows
+  // within suppress_rows that do not exceed that peak by suppress_margin decades are damped by
+  // suppress_factor. suppress_rows 0 = automatic (a third of the probationary period, >= 16).
+  int64_t suppress_rows = 0;
+  double alarm_decades = 3.0;
+  double suppress_margin = 1.0;
+  double suppress_factor = 0.3;
+
+  // anomaly_score = 1 - 10^(-S / score_decades) for a surprise of S decades (p = 10^-S).
+  double score_decades = 10.0;
+
+  // Throws ConfigError naming the field and its allowed range.
+  void validate() const;
+};
+
+}  // namespace spikecast
