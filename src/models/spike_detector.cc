@@ -1,0 +1,91 @@
+#include "models/spike_detector.h"
+
+#include "core/error.h"
+#include "models/option_reader.h"
+
+namespace spikecast::models {
+
+SpikeDetectorOptions SpikeDetectorOptions::from_spec(const ModelSpec& spec) {
+  spec.validate("spike");
+  SpikeDetectorOptions o;
+  o.input_length = spec.input_length;
+  o.horizon = spec.horizon;
+  o.channels = spec.channels;
+  OptionReader r(spec.options, "models.spike");
+  r.read("d_model", o.d_model);
+  r.read("kernel", o.kernel);
+  r.read("heads", o.heads);
+  r.read("lstm_hidden", o.lstm_hidden);
+  r.read("head", o.head);
+  r.read("spike_head", o.spike_head);
+  r.read("dropout", o.dropout);
+  o.frame.read(r);
+  r.finish();
+  o.validate();
+  return o;
+}
+
+nlohmann::json SpikeDetectorOptions::to_json() const {
+  nlohmann::json j = {{"d_model", d_model}, {"kernel", kernel}, {"heads", heads},
+                      {"lstm_hidden", lstm_hidden}, {"head", head}, {"spike_head", spike_head},
+                      {"dropout", dropout}};
+  frame.write(j);
+  return j;
+}
+
+void SpikeDetectorOptions::validate() const {
+  ModelSpec{input_length, horizon, channels, {}}.validate("spike");
+  check_positive("models.spike.heads", heads);
+  check_positive("models.spike.d_model", d_model);
+  if (d_model % heads != 0)
+    throw ConfigError("models.spike.d_model", "must be divisible by heads (" + std::to_string(heads) +
+                                                  "), got " + std::to_string(d_model));
+  check_positive("models.spike.kernel", kernel);
+  if (kernel % 2 == 0) throw ConfigError("models.spike.kernel", "must be odd, got " + std::to_string(kernel));
+  check_positive("models.spike.lstm_hidden", lstm_hidden);
+  check_widths("models.spike.head", head, true);
+  check_widths("models.spike.spike_head", spike_head, true);
+  check_probability("models.spike.dropout", dropout);
+  frame.validate("models.spike");
+}
+
+SpikeDetectorImpl::SpikeDetectorImpl(const SpikeDetectorOptions& options)
+    : ForecasterImpl(options.input_length, options.horizon, options.channels), options_(options) {
+  options_.validate();
+  const auto& o = options_;
+  frame_ = register_module("frame", ForecastFrame(o.frame, o.input_length, o.horizon));
+  conv_ = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.channels, o.d_model, o.kernel)
+                                                        .padding(o.kernel / 2)));
+  attention_ = register_module(
+      "attention", torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(o.d_model, o.heads).dropout(o.dropout)));
+  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model})));
+  bilstm_ = register_module("bilstm", torch::nn::LSTM(torch::nn::LSTMOptions(o.d_model, o.lstm_hidden)
+                                                          .batch_first(true)
+                                                          .bidirectional(true)));
+  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  DenseHeadOptions vo(2 * o.lstm_hidden, o.head, o.horizon);
+  vo.dropout = o.dropout;
+  value_head_ = register_module("value_head", DenseHead(vo));
+  DenseHeadOptions so(2 * o.lstm_hidden, o.spike_head, 1);
+  so.dropout = o.dropout;
+  spike_head_ = register_module("spike_head", DenseHead(so));
+}
+
+ForecastOutput SpikeDetectorImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
+  check_input(x);
+  NormalizedWindow w = frame_->normalize(x);
+  torch::Tensor c = torch::relu(conv_->forward(w.x.transpose(1, 2)));  // [B, d, L]
+  // LibTorch's MultiheadAttention is sequence-first in both 1.13 and 2.x: [L, B, d].
+  torch::Tensor s = c.permute({2, 0, 1});
+  torch::Tensor a = std::get<0>(attention_->forward(s, s, s, {}, /*need_weights=*/false));
+  torch::Tensor h = norm_->forward(s + a).transpose(0, 1);  // [B, L, d]
+  h = std::get<0>(bilstm_->forward(h));                     // [B, L, 2*hidden]
+  // The last step: the forward direction has read the whole window, the backward direction one step.
+  torch::Tensor z = dropout_->forward(h.select(1, h.size(1) - 1));  // [B, 2*hidden]
+  ForecastOutput out;
+  out.value = frame_->finish(value_head_->forward(z), w);
+  out.spike_logit = spike_head_->forward(z).squeeze(1);  // [B]
+  return out;
+}
+
+}  // namespace spikecast::models
