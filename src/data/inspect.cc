@@ -272,7 +272,7 @@ std::string format_inspection(const Inspection& ins) {
 }
 
 std::string inspection_json(const Inspection& ins, int indent) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["file"] = ins.file;
   j["rows"] = ins.rows;
   j["series"] = ins.series;
@@ -282,9 +282,9 @@ std::string inspection_json(const Inspection& ins, int indent) {
                {"step_ms", ins.step_ms},
                {"step", format_duration(ins.step_ms)}};
   j["target"] = ins.target_column;
-  nlohmann::json cols = nlohmann::json::array();
+  nlohmann::ordered_json cols = nlohmann::ordered_json::array();
   for (const ColumnInfo& c : ins.columns) {
-    nlohmann::json col = {{"name", c.name}, {"type", c.type}, {"role", c.role}};
+    nlohmann::ordered_json col = {{"name", c.name}, {"type", c.type}, {"role", c.role}};
     if (c.has_stats) {
       const ColumnStats& s = c.stats;
       col["missing"] = c.missing;
@@ -296,7 +296,8 @@ std::string inspection_json(const Inspection& ins, int indent) {
   }
   j["columns"] = cols;
   j["problems"] = ins.problems;
-  return j.dump(indent);
+  // Column names and series ids come from the file and may be invalid UTF-8: replace, never throw.
+  return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace spikecast

@@ -89,6 +89,13 @@ TEST(Inspect, TextAndJsonOutput) {
   EXPECT_TRUE(j["problems"].is_array());
 }
 
+TEST(Inspect, JsonSurvivesInvalidUtf8Names) {
+  // Found by the fuzzer: a header name with a stray 0x8C byte made json::dump throw.
+  const Inspection ins = inspect_csv_text("id\x8c\x8c,date,v\n1,2024-01-01,1.5\n2,2024-01-02,2.5\n", "u.csv");
+  const auto j = nlohmann::json::parse(inspection_json(ins));
+  EXPECT_EQ(j["columns"].size(), 3u);
+}
+
 TEST(Inspect, OptionsAndErrors) {
   InspectOptions o;
   o.time_column = "nope";
