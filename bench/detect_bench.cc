@@ -26,6 +26,10 @@ void set_option(DetectorOptions& o, const std::string& kv) {
   std::map<std::string, double*> d = {{"probation_fraction", &o.probation_fraction},
                                       {"season_ratio", &o.season_ratio},
                                       {"tail_fraction", &o.tail_fraction},
+                                      {"learn_cap_decades", &o.learn_cap_decades},
+                                      {"extreme_weight", &o.extreme_weight},
+                                      {"scale_floor", &o.scale_floor},
+                                      {"volatility_floor", &o.volatility_floor},
                                       {"alarm_decades", &o.alarm_decades},
                                       {"suppress_margin", &o.suppress_margin},
                                       {"suppress_factor", &o.suppress_factor},
@@ -44,7 +48,9 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                        {"suppress_rows", &o.suppress_rows}};
   std::map<std::string, bool*> b = {{"use_level", &o.use_level},       {"use_change", &o.use_change},
                                     {"use_shift", &o.use_shift},       {"use_volatility", &o.use_volatility},
-                                    {"use_seasonal", &o.use_seasonal}};
+                                    {"use_seasonal", &o.use_seasonal},
+                                    {"learn_probation_in_full", &o.learn_probation_in_full},
+                                    {"median_excess", &o.median_excess}};
   if (d.count(k)) *d[k] = v;
   else if (i.count(k)) *i[k] = static_cast<int64_t>(v);
   else if (b.count(k)) *b[k] = v != 0.0;

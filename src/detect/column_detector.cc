@@ -14,6 +14,7 @@ TailCalibratorOptions calibrator_options(const DetectorOptions& o) {
   TailCalibratorOptions c;
   c.tail_fraction = o.tail_fraction;
   c.min_count = o.min_history;
+  c.median_excess = o.median_excess;
   return c;
 }
 
@@ -38,10 +39,11 @@ const char* sub_detector_name(int d) {
   return d >= 0 && d < kNumSubDetectors ? kNames[d] : "?";
 }
 
-ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t period_search_row)
+ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t probation)
     : options_(options),
       step_ms_(step_ms),
-      next_search_row_(std::max<int64_t>(period_search_row, 16)),
+      next_search_row_(std::max<int64_t>(probation, 16)),
+      probation_(probation),
       values_(static_cast<size_t>(std::max({options.long_window, options.short_window,
                                             options.shift_window + options.shift_recent}) + 1)),
       diffs_(static_cast<size_t>(std::max(options.change_window,
@@ -53,10 +55,11 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))} {}
 
 double ColumnDetector::scale_floor() const {
-  // A tiny share of the typical step, else of the typical magnitude: the scale of a flat window.
+  // A share of the long-run mean absolute step, else a tiny share of the typical magnitude: the
+  // scale of a flat window, so leaving a flat stretch is judged against the series' usual steps.
   const double d = diff_count_ > 0 ? abs_diff_sum_ / static_cast<double>(diff_count_) : 0.0;
   const double l = level_count_ > 0 ? abs_level_sum_ / static_cast<double>(level_count_) : 0.0;
-  return std::max({1e-3 * d, 1e-9 * l, 1e-300});
+  return std::max({options_.scale_floor * d, 1e-9 * l, 1e-300});
 }
 
 void ColumnDetector::search_period() {
@@ -149,7 +152,9 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       const size_t np = std::min(static_cast<size_t>(options_.volatility_window), diffs_.size() - (vrec - 1));
       for (size_t k = vrec - 1; k < vrec - 1 + np; ++k) past += std::fabs(diffs_.back(k));
       past /= static_cast<double>(np);
-      z[kVolatility] = std::fabs(std::log((recent + floor) / (past + floor)));
+      // A tiny floor here: a stretch gone flat is exactly what this detector is for.
+      const double tiny = std::max(options_.volatility_floor * abs_diff_sum_ / static_cast<double>(std::max<int64_t>(diff_count_, 1)), 1e-300);
+      z[kVolatility] = std::fabs(std::log((recent + tiny) / (past + tiny)));
     }
     // Seasonal: residual against the median of the same phase 1..3 periods back.
     if (options_.use_seasonal && period_ > 0) {
@@ -188,7 +193,11 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
           s = -std::log10(cal.p_value(z[k]));
           ++active;
         }
-        cal.add(z[k]);
+        // Extreme values are learned with a small weight: a long anomaly would otherwise teach the
+        // calibrator that its kind is normal, and the next one of that kind would pass unnoticed;
+        // a small weight still lets a recurring pattern become normal after many repeats. The
+        // probationary period is normal by definition and learned in full.
+        cal.add(z[k], s < options_.learn_cap_decades || (options_.learn_probation_in_full && row < probation_) ? 1.0 : options_.extreme_weight);
       }
       if (per_detector) (*per_detector)[static_cast<size_t>(k)] = s;
       best = std::max(best, s);

@@ -19,8 +19,8 @@ const char* sub_detector_name(int d);
 class ColumnDetector {
  public:
   // step_ms: the sampling interval (0 if unknown), used for daily/weekly period candidates.
-  // period_search_row: the row at which the period is first searched (the end of probation).
-  ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t period_search_row);
+  // probation: rows learned in full (the end of probation), also where the period is first searched.
+  ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t probation);
 
   // Surprise of x (decades >= 0) given the rows before it; then learns x. A NaN row returns 0 and
   // is not learned. `per_detector`, when given, receives each sub-detector's surprise.
@@ -35,6 +35,7 @@ class ColumnDetector {
   DetectorOptions options_;
   int64_t step_ms_;
   int64_t next_search_row_;
+  int64_t probation_;
   int64_t rows_ = 0;       // rows seen, NaN included
   int64_t period_ = 0;     // 0 = none found
   int searches_left_ = 3;

@@ -28,12 +28,16 @@ void DetectorOptions::validate() const {
         static_cast<double>(volatility_recent));
   check(volatility_window >= 4 && volatility_window <= 100000, "volatility_window", "in [4, 100000]",
         static_cast<double>(volatility_window));
+  check(volatility_floor > 0.0 && volatility_floor <= 1.0, "volatility_floor", "in (0, 1]", volatility_floor);
   check(max_period >= 4 && max_period <= 100000, "max_period", "in [4, 100000]", static_cast<double>(max_period));
   check(season_ratio > 0.0 && season_ratio <= 1.0, "season_ratio", "in (0, 1]", season_ratio);
   check(residual_window >= 4 && residual_window <= 100000, "residual_window", "in [4, 100000]",
         static_cast<double>(residual_window));
   check(tail_fraction > 0.0 && tail_fraction < 0.5, "tail_fraction", "in (0, 0.5)", tail_fraction);
   check(min_history >= 8, "min_history", ">= 8", static_cast<double>(min_history));
+  check(learn_cap_decades > 0.0, "learn_cap_decades", "> 0", learn_cap_decades);
+  check(extreme_weight >= 0.0 && extreme_weight <= 1.0, "extreme_weight", "in [0, 1]", extreme_weight);
+  check(scale_floor >= 0.0, "scale_floor", ">= 0", scale_floor);
   check(suppress_rows >= 0, "suppress_rows", ">= 0", static_cast<double>(suppress_rows));
   check(alarm_decades >= 0.0, "alarm_decades", ">= 0", alarm_decades);
   check(suppress_margin >= 0.0, "suppress_margin", ">= 0", suppress_margin);

@@ -24,19 +24,25 @@ struct DetectorOptions {
   bool use_volatility = true;   // |log| ratio of recent to past mean absolute difference
   int64_t volatility_recent = 16;
   int64_t volatility_window = 256;
+  double volatility_floor = 0.1;   // floor of both mean |differences|, as a share of the long-run one
   bool use_seasonal = true;     // residual against the same phase of earlier periods, if a period is found
   int64_t max_period = 2016;    // longest period searched (a week of 5-minute rows)
   double season_ratio = 0.7;    // period P accepted when mean|x_t - x_{t-P}| < ratio * mean|x_t - x_{t-P/2}|
   int64_t residual_window = 256;
 
   // Calibration of each sub-detector's z into a tail probability (detect/tail_calibrator.h).
-  double tail_fraction = 0.02;
+  double tail_fraction = 0.05;
+  bool median_excess = true;    // tail scale from the tail's median excess (robust) or its mean
   int64_t min_history = 48;     // values a sub-detector needs before it may contribute
+  double learn_cap_decades = 6.0;  // z values more surprising than this are learned with extreme_weight
+  double extreme_weight = 0.0;
+  bool learn_probation_in_full = false;  // during probation every z is learned with weight 1
+  double scale_floor = 0.25;    // smallest robust sigma, as a share of the long-run mean |x_t - x_{t-1}|
 
   // Suppression of repeated alarms: after a row whose surprise reached alarm_decades, later rows
   // within suppress_rows that do not exceed that peak by suppress_margin decades are damped by
   // suppress_factor. suppress_rows 0 = automatic (a third of the probationary period, >= 16).
-  int64_t suppress_rows = 0;
+  int64_t suppress_rows = 48;
   double alarm_decades = 3.0;
   double suppress_margin = 1.0;
   double suppress_factor = 0.3;
