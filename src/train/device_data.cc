@@ -1,0 +1,73 @@
+#include "train/device_data.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace spikecast::train {
+namespace {
+
+torch::Tensor prefix_sum(const std::vector<uint8_t>& flags, int64_t rows) {
+  auto out = torch::zeros({rows + 1}, torch::kFloat64);
+  if (flags.empty()) return out.to(torch::kFloat32);
+  auto* p = out.data_ptr<double>();
+  for (int64_t r = 0; r < rows; ++r) p[r + 1] = p[r] + (flags[r] ? 1.0 : 0.0);
+  return out.to(torch::kFloat32);
+}
+
+}  // namespace
+
+DeviceData::DeviceData(const Table& table, const std::vector<double>& mean, const std::vector<double>& std,
+                       const std::vector<uint8_t>& spike_labels, int64_t input_length, int64_t horizon,
+                       torch::Device device)
+    : input_length_(input_length), horizon_(horizon) {
+  const int64_t rows = table.rows(), channels = table.num_channels();
+  if (static_cast<int64_t>(mean.size()) != channels || static_cast<int64_t>(std.size()) != channels)
+    throw Error("scaler has " + std::to_string(mean.size()) + " channels, table has " +
+                std::to_string(channels));
+  if (!spike_labels.empty() && static_cast<int64_t>(spike_labels.size()) != rows)
+    throw Error("spike labels cover " + std::to_string(spike_labels.size()) + " rows, table has " +
+                std::to_string(rows));
+  auto host = torch::empty({rows, channels}, torch::kFloat32);
+  float* dst = host.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float v = table.values[r * channels + c];
+      dst[r * channels + c] = std::isnan(v) ? 0.0f : static_cast<float>((v - mean[c]) / std[c]);
+    }
+  }
+  values_ = host.to(device);
+  spike_cum_ = prefix_sum(spike_labels, rows).to(device);
+  filled_cum_ = prefix_sum(table.filled, rows).to(device);  // zeros when nothing was filled
+  if (!spike_labels.empty() && rows > 0) {
+    int64_t n = 0;
+    for (uint8_t v : spike_labels) n += v != 0;
+    spike_rate_ = static_cast<double>(n) / static_cast<double>(rows);
+  }
+  const auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  input_steps_ = torch::arange(input_length, opts);
+  target_steps_ = torch::arange(input_length, input_length + horizon, opts);
+}
+
+torch::Tensor DeviceData::index(const std::vector<int64_t>& starts) const {
+  return torch::tensor(starts, torch::kInt64).to(values_.device());
+}
+
+WindowBatch DeviceData::gather(const torch::Tensor& starts_any) const {
+  const torch::Tensor starts = starts_any.to(values_.device(), torch::kInt64);
+  const int64_t b = starts.size(0), channels = values_.size(1);
+  WindowBatch batch;
+  const torch::Tensor in_rows = starts.unsqueeze(1) + input_steps_;   // [B, L]
+  const torch::Tensor out_rows = starts.unsqueeze(1) + target_steps_; // [B, H]
+  batch.x = values_.index_select(0, in_rows.reshape({-1})).view({b, input_length_, channels});
+  batch.y = values_.select(1, 0).index_select(0, out_rows.reshape({-1})).view({b, horizon_});
+  batch.filled_fraction =
+      (filled_cum_.index_select(0, starts + input_length_) - filled_cum_.index_select(0, starts)) /
+      static_cast<double>(input_length_);
+  const torch::Tensor spikes = spike_cum_.index_select(0, starts + input_length_ + horizon_) -
+                               spike_cum_.index_select(0, starts + input_length_);
+  batch.spike = (spikes > 0.5).to(torch::kFloat32);
+  return batch;
+}
+
+}  // namespace spikecast::train

@@ -1,0 +1,167 @@
+#include "train/training_run.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/error.h"
+#include "models/model_registry.h"
+#include "train/checkpoint.h"
+
+namespace spikecast::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json member_json(const MemberResult& r) {
+  nlohmann::json epochs = nlohmann::json::array();
+  for (const EpochRecord& e : r.history)
+    epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"val_loss", e.val_loss}, {"lr", e.lr},
+                      {"seconds", e.seconds}, {"samples_per_s", e.samples_per_s}});
+  return {{"model", r.model},         {"best_val_loss", r.best_val_loss}, {"best_epoch", r.best_epoch},
+          {"epochs_run", r.epochs_run}, {"stopped_early", r.stopped_early}, {"stopped_by_deadline", r.stopped_by_deadline},
+          {"seconds", r.seconds},     {"epochs", epochs}};
+}
+
+// A finished member's weights and result, so that a resumed run skips it.
+void save_finished(const std::string& path, models::ForecasterImpl& model, const MemberResult& r) {
+  torch::serialize::OutputArchive out;
+  write_state(out, "model", snapshot(model));
+  const std::string text = member_json(r).dump();
+  out.write("result", torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
+                                       torch::kUInt8).clone());
+  atomic_save(out, path);
+}
+
+MemberResult load_finished(const std::string& path, models::ForecasterImpl& model, const Context& ctx) {
+  torch::serialize::InputArchive in;
+  in.load_from(path, ctx.device);
+  restore(model, read_state(in, "model", model));
+  torch::Tensor t;
+  in.read("result", t);
+  t = t.to(torch::kCPU).contiguous();
+  const auto j = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()),
+                                                   static_cast<size_t>(t.numel())));
+  MemberResult r;
+  r.model = j.at("model").get<std::string>();
+  r.best_val_loss = j.at("best_val_loss").get<double>();
+  r.best_epoch = j.at("best_epoch").get<int64_t>();
+  r.epochs_run = j.at("epochs_run").get<int64_t>();
+  r.stopped_early = j.at("stopped_early").get<bool>();
+  r.stopped_by_deadline = j.at("stopped_by_deadline").get<bool>();
+  r.seconds = j.at("seconds").get<double>();
+  for (const auto& e : j.at("epochs")) {
+    EpochRecord rec;
+    rec.model = r.model;
+    rec.epoch = e.at("epoch").get<int64_t>();
+    rec.train_loss = e.at("train_loss").get<double>();
+    rec.val_loss = e.at("val_loss").get<double>();
+    rec.lr = e.at("lr").get<double>();
+    rec.seconds = e.at("seconds").get<double>();
+    rec.samples_per_s = e.at("samples_per_s").get<double>();
+    r.history.push_back(rec);
+  }
+  r.resumed = true;
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json member_options(const std::string& name, const Config& config, const Dataset& data) {
+  nlohmann::json options = nlohmann::json::object();
+  const auto it = config.model_options.find(name);
+  if (it != config.model_options.end()) options = nlohmann::json::parse(it->second);
+  if (name == "seasonal_naive" && !options.contains("period")) {
+    const int64_t period = config.train.season_period > 0 ? config.train.season_period
+                                                          : default_season_period(data.table.step_ms);
+    options["period"] = std::min<int64_t>(period, config.window.input_length);
+  }
+  if (name == "rule") {
+    options["target_mean"] = data.scaler.mean().at(0);
+    options["target_std"] = data.scaler.stddev().at(0);
+  }
+  return options;
+}
+
+nlohmann::json TrainRun::history() const {
+  nlohmann::json members_json = nlohmann::json::array();
+  for (const MemberResult& r : members) members_json.push_back(member_json(r));
+  nlohmann::json gate_json = {{"mode", gate.mode}, {"holdout_mse", gate.holdout_mse},
+                              {"fit_windows", gate.fit_windows}, {"holdout_windows", gate.holdout_windows},
+                              {"epochs", gate.epochs}};
+  nlohmann::json j = {{"members", members_json}, {"gate", gate_json}, {"seconds", seconds},
+                      {"stopped_by_deadline", stopped_by_deadline}};
+  if (fine_tune.epochs_run > 0) j["fine_tune"] = member_json(fine_tune);
+  return j;
+}
+
+TrainRun run_training(const Dataset& data, const Config& config, const Context& ctx, Progress& progress,
+                      const TrainRunOptions& options) {
+  const auto t0 = Clock::now();
+  const TrainConfig& tc = config.train;
+  const int64_t L = config.window.input_length, H = config.window.horizon, C = data.table.num_channels();
+  const DeviceData device_data(data.table, data.scaler.mean(), data.scaler.stddev(), data.spike_labels, L, H,
+                               ctx.device);
+  const Deadline deadline(tc.time_budget_s);
+  std::string ckpt_dir;
+  if (!options.work_dir.empty()) {
+    ckpt_dir = (fs::path(options.work_dir) / "checkpoints").string();
+    if (!options.resume && fs::exists(ckpt_dir)) fs::remove_all(ckpt_dir);
+    fs::create_directories(ckpt_dir);
+  }
+
+  TrainRun run;
+  std::vector<models::Forecaster> members;
+  models::DynamicEnsembleOptions ens_options;
+  ens_options.input_length = L;
+  ens_options.horizon = H;
+  ens_options.channels = C;
+  ens_options.members.clear();
+  ens_options.mode = "equal";
+  const size_t n_members = tc.members.size();
+  for (size_t i = 0; i < n_members; ++i) {
+    const std::string& name = tc.members[i];
+    seed_everything(tc.seed + i);
+    const nlohmann::json opts = member_options(name, config, data);
+    models::Forecaster model = models::make_forecaster(name, models::ModelSpec{L, H, C, opts});
+    model->to(ctx.device);
+    const std::string stem = ckpt_dir.empty() ? "" : (fs::path(ckpt_dir) / (std::to_string(i) + "-" + name)).string();
+    MemberResult result;
+    if (!stem.empty() && options.resume && fs::exists(stem + ".final.pt")) {
+      result = load_finished(stem + ".final.pt", *model, ctx);
+      progress.event("resume", name + " already trained; reloaded");
+    } else {
+      // Members share what is left of the budget evenly (the gate needs little).
+      const double share = deadline.active() ? deadline.remaining_s() / static_cast<double>(n_members - i) : 0;
+      const Deadline member_deadline = deadline.active() ? Deadline(std::max(share, 1e-3)) : Deadline();
+      progress.event("train", name + " (" + std::to_string(models::count_parameters(*model)) + " parameters)");
+      result = train_member(*model, device_data, data.windows.train, data.windows.val, tc, ctx, progress,
+                            stem.empty() ? "" : stem + ".pt", member_deadline, options.hooks);
+      if (!stem.empty()) save_finished(stem + ".final.pt", *model, result);
+    }
+    run.stopped_by_deadline = run.stopped_by_deadline || result.stopped_by_deadline;
+    run.members.push_back(result);
+    members.push_back(model);
+    ens_options.members.push_back({name, model->options_json()});
+  }
+
+  seed_everything(tc.seed + 7919);  // the gate's initial weights and dropout: same with or without resume
+  models::DynamicEnsemble base(ens_options, members);
+  base->to(ctx.device);
+  run.ensemble = fit_ensemble(*base, device_data, data.windows.val, tc, ctx, progress, run.gate);
+
+  if (tc.fine_tune_epochs > 0 && !deadline.expired()) {
+    TrainConfig ft = tc;
+    ft.epochs = tc.fine_tune_epochs;
+    ft.lr = tc.fine_tune_lr;
+    ft.warmup_fraction = 0;
+    run.fine_tune = train_member(*run.ensemble, device_data, data.windows.train, data.windows.val, ft, ctx,
+                                 progress, "", deadline, options.hooks);
+    run.fine_tune.model = "ensemble (fine-tune)";
+  }
+  run.ensemble->eval();
+  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return run;
+}
+
+}  // namespace spikecast::train

@@ -1,0 +1,47 @@
+// The users' recipe end to end: members trained in turn on the training windows (early stopping on
+// validation), then the ensemble gate on the members' validation predictions with the members
+// frozen (ensemble_trainer.h), then an optional short joint fine-tune at a low learning rate.
+// Checkpoints go to <work_dir>/checkpoints; with resume, finished members are reloaded and an
+// interrupted member continues from its last epoch.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "models/dynamic_ensemble.h"
+#include "tensor/context.h"
+#include "train/dataset.h"
+#include "train/ensemble_trainer.h"
+#include "train/member_trainer.h"
+
+namespace spikecast::train {
+
+struct TrainRunOptions {
+  std::string work_dir;  // checkpoints live here; empty: none
+  bool resume = false;   // continue from the checkpoints in work_dir
+  TrainHooks hooks;
+};
+
+struct TrainRun {
+  models::DynamicEnsemble ensemble{nullptr};
+  std::vector<MemberResult> members;
+  GateResult gate;
+  MemberResult fine_tune;  // epochs_run == 0 when not run
+  bool stopped_by_deadline = false;
+  double seconds = 0;
+
+  // Training history for the bundle and the report: per model, per epoch; the gate's choice.
+  nlohmann::json history() const;
+};
+
+// The options JSON of member `name`: [models.<name>] from the config, plus what the data decides
+// (the seasonal period, the rules layer's scaler).
+nlohmann::json member_options(const std::string& name, const Config& config, const Dataset& data);
+
+TrainRun run_training(const Dataset& data, const Config& config, const Context& ctx, Progress& progress,
+                      const TrainRunOptions& options = {});
+
+}  // namespace spikecast::train

@@ -1,0 +1,82 @@
+#include "train/training_run.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "train_fixture.h"
+
+namespace spikecast::train {
+namespace {
+
+using testing::device_data;
+using testing::small_config;
+using testing::small_dataset;
+
+TEST(TrainingRun, MembersThenGateGiveAnEnsembleNoWorseThanEqualWeightsOnTheHoldout) {
+  Config config = small_config();
+  config.train.members = {"linear", "repeat_last", "gru"};
+  config.train.epochs = 2;
+  const Dataset data = small_dataset(config);
+  Progress quiet(Progress::Mode::kQuiet);
+  TrainRun run = run_training(data, config, Context{}, quiet);
+  ASSERT_EQ(run.members.size(), 3u);
+  EXPECT_EQ(run.members[0].model, "linear");
+  EXPECT_EQ(run.members[2].epochs_run, 2);
+  ASSERT_TRUE(run.ensemble);
+  EXPECT_EQ(run.ensemble->members().size(), 3u);
+  const std::string& mode = run.gate.mode;
+  EXPECT_TRUE(mode == "equal" || mode == "static" || mode == "gated") << mode;
+  EXPECT_LE(run.gate.holdout_mse.at(mode), run.gate.holdout_mse.at("equal"));
+  // The ensemble forecasts every test window with finite values.
+  const DeviceData dd = device_data(data, config);
+  const double test_mse = validation_mse(*run.ensemble, dd, data.windows.test, Context{});
+  EXPECT_TRUE(std::isfinite(test_mse));
+  const auto h = run.history();
+  EXPECT_EQ(h.at("members").size(), 3u);
+  EXPECT_EQ(h.at("gate").at("mode"), mode);
+}
+
+TEST(TrainingRun, AGateFittedOnValidationTurnsAwayFromAUselessMember) {
+  // repeat-last is a fair forecaster; an lstm without its frame, barely trained, is noise. Fitted
+  // on validation predictions, static weights must beat both the noise and the plain average.
+  Config config = small_config();
+  config.train.members = {"repeat_last", "lstm"};
+  config.train.epochs = 1;
+  config.train.max_batches_per_epoch = 1;
+  config.train.lr = 1e-6;
+  config.model_options["lstm"] = R"({"linear_skip": false, "window_norm": "none"})";
+  config.train.ensemble = "static";
+  const Dataset data = small_dataset(config);
+  Progress quiet(Progress::Mode::kQuiet);
+  const TrainRun run = run_training(data, config, Context{}, quiet);
+  EXPECT_EQ(run.gate.mode, "static");
+  EXPECT_LT(run.gate.holdout_mse.at("static"), run.gate.holdout_mse.at("member:lstm"));
+  EXPECT_LT(run.gate.holdout_mse.at("static"), 0.5 * run.gate.holdout_mse.at("member:lstm") +
+                                                   0.5 * run.gate.holdout_mse.at("member:repeat_last"));
+}
+
+TEST(TrainingRun, ResumeReloadsFinishedMembers) {
+  Config config = small_config();
+  config.train.members = {"linear", "gru"};
+  config.train.epochs = 2;
+  const Dataset data = small_dataset(config);
+  const std::string dir = (std::filesystem::temp_directory_path() / ("spikecast-run-" + std::to_string(::getpid()))).string();
+  Progress quiet(Progress::Mode::kQuiet);
+  TrainRunOptions opts;
+  opts.work_dir = dir;
+  const TrainRun first = run_training(data, config, Context{}, quiet, opts);
+  opts.resume = true;
+  const TrainRun again = run_training(data, config, Context{}, quiet, opts);
+  ASSERT_EQ(again.members.size(), 2u);
+  EXPECT_TRUE(again.members[0].resumed);
+  EXPECT_TRUE(again.members[1].resumed);
+  EXPECT_DOUBLE_EQ(again.members[1].best_val_loss, first.members[1].best_val_loss);
+  const auto pa = first.ensemble->parameters(), pb = again.ensemble->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-6));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace spikecast::train
