@@ -64,6 +64,8 @@ Command data_command();
 Command train_command();
 Command evaluate_command();
 Command report_command();
+Command models_command();
+Command detect_command();
 // cmd_serve.cc: compiled once serve/bundle_predictor.cc (the LibTorch Predictor) exists.
 Command serve_command();
 

@@ -9,6 +9,9 @@ const std::vector<Command>& commands() {
       train_command(),
       evaluate_command(),
       report_command(),
+      serve_command(),
+      models_command(),
+      detect_command(),
   };
   return kCommands;
 }

@@ -25,6 +25,18 @@ void CommonOptions::add_window_flags(CLI::App& cmd) {
   cmd.add_option("--seed", seed, "random seed");
 }
 
+void CommonOptions::add_train_flags(CLI::App& cmd) {
+  cmd.add_option("--members", members, "ensemble members, in training order (default: all)")->delimiter(',');
+  cmd.add_option("--epochs", epochs, "maximum epochs per member");
+  cmd.add_option("--batch-size", batch_size, "windows per optimizer step");
+  cmd.add_option("--accumulation", accumulation, "micro-batches per optimizer step");
+  cmd.add_option("--lr", lr, "peak learning rate");
+  cmd.add_option("--time-budget", time_budget_s, "seconds for the whole run; ends gracefully with the best weights");
+  cmd.add_option("--device", device, "auto, cpu or cuda[:N]");
+  cmd.add_option("--precision", precision, "auto, fp32, bf16 or fp16 (CUDA autocast)");
+  cmd.add_option("--ensemble", ensemble_mode, "auto (chosen on validation), gated, static or equal");
+}
+
 Config CommonOptions::resolve() const {
   Config c;
   if (!config_path.empty()) apply_config_file(config_path, c);
@@ -46,7 +58,19 @@ Config CommonOptions::resolve() const {
     else if (*split_mode == "ett") c.split.mode = SplitMode::kEtt;
     else throw ConfigError("--split", "must be 'fractions' or 'ett', got '" + *split_mode + "'");
   }
-  if (seed) c.generator.seed = *seed;
+  if (seed) {
+    c.generator.seed = *seed;
+    c.train.seed = *seed;
+  }
+  if (members) c.train.members = *members;
+  if (epochs) c.train.epochs = *epochs;
+  if (batch_size) c.train.batch_size = *batch_size;
+  if (accumulation) c.train.accumulation = *accumulation;
+  if (lr) c.train.lr = *lr;
+  if (time_budget_s) c.train.time_budget_s = *time_budget_s;
+  if (device) c.train.device = *device;
+  if (precision) c.train.precision = *precision;
+  if (ensemble_mode) c.train.ensemble = *ensemble_mode;
   c.validate();
   return c;
 }

@@ -114,6 +114,7 @@ void Config::validate() const {
   split.validate();
   generator.validate();
   spikes.validate();
+  train.validate();
 }
 
 const char* to_string(MissingPolicy p) { return p == MissingPolicy::kFill ? "fill" : "reject"; }
