@@ -74,8 +74,15 @@ double TailCalibrator::p_value(double z) const {
   z = std::max(z, 0.0);
   const int b = bin_of(z);
   // Empirical: mass of the bins above b, plus the share of bin b above z (linear in log1p z).
+  // Summed from whichever end is nearer (most z sit in the low bins).
   double above = 0.0;
-  for (int k = b + 1; k < kBins; ++k) above += counts_[k];
+  if (b < kBins / 2) {
+    double below = 0.0;
+    for (int k = 0; k <= b; ++k) below += counts_[k];
+    above = std::max(0.0, total_ - below);
+  } else {
+    for (int k = b + 1; k < kBins; ++k) above += counts_[k];
+  }
   const double lo = static_cast<double>(b) * kMaxLog / kBins;
   const double frac = 1.0 - (std::log1p(z) - lo) / (kMaxLog / kBins);
   above += counts_[b] * std::clamp(frac, 0.0, 1.0);
