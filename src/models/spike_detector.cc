@@ -80,8 +80,12 @@ ForecastOutput SpikeDetectorImpl::forward(const torch::Tensor& x, const torch::T
   torch::Tensor a = std::get<0>(attention_->forward(s, s, s, {}, /*need_weights=*/false));
   torch::Tensor h = norm_->forward(s + a).transpose(0, 1);  // [B, L, d]
   h = std::get<0>(bilstm_->forward(h));                     // [B, L, 2*hidden]
-  // The last step: the forward direction has read the whole window, the backward direction one step.
-  torch::Tensor z = dropout_->forward(h.select(1, h.size(1) - 1));  // [B, 2*hidden]
+  // Each direction's summary of the whole window: the forward direction's last step and the backward
+  // direction's first step. (The users' h[:, -1] would give the backward direction one step of input
+  // and leave its recurrent weights without gradient.)
+  const int64_t hid = options_.lstm_hidden;
+  torch::Tensor z = torch::cat({h.select(1, h.size(1) - 1).narrow(1, 0, hid), h.select(1, 0).narrow(1, hid, hid)}, 1);
+  z = dropout_->forward(z);  // [B, 2*hidden]
   ForecastOutput out;
   out.value = frame_->finish(value_head_->forward(z), w);
   out.spike_logit = spike_head_->forward(z).squeeze(1);  // [B]

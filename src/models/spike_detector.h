@@ -1,6 +1,7 @@
 // "spike": the users' spike detector. Conv1d (C -> d_model, kernel 3) + ReLU, 4-head self-attention
-// with a residual connection and LayerNorm, a BiLSTM (128 per direction), then two heads on the last
-// step: the value forecast and one spike logit per window, inside the forecast frame.
+// with a residual connection and LayerNorm, a BiLSTM (128 per direction), then two heads on the
+// BiLSTM's summary of the window (forward direction's last step, backward direction's first step):
+// the value forecast and one spike logit per window, inside the forecast frame.
 //   x [B, L, C] -> conv [B, L, d] -> attn+norm [B, L, d] -> BiLSTM [B, L, 2*128]
 //     -> value [B, H], spike_logit [B]
 #pragma once
