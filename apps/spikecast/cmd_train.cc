@@ -44,7 +44,7 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
   run_options.work_dir = args.work_dir.empty() ? args.out + ".work" : args.work_dir;
   run_options.resume = args.resume;
   seed_everything(config.train.seed);
-  const train::TrainRun run = train::run_training(data, config, ctx, progress, run_options);
+  train::TrainRun run = train::run_training(data, config, ctx, progress, run_options);
   const train::Evaluation evaluation = train::evaluate_model(*run.ensemble, data, config, ctx);
   save_run_bundle(args.out, run, data, config, evaluation);
   std::printf("%s", train::format_scores(evaluation).c_str());

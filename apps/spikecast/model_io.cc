@@ -5,7 +5,7 @@
 
 namespace spikecast::app {
 
-void save_run_bundle(const std::string& dir, const train::TrainRun& run, const train::Dataset& data,
+void save_run_bundle(const std::string& dir, train::TrainRun& run, const train::Dataset& data,
                      const Config& config, const train::Evaluation& evaluation) {
   models::BundleInfo info;
   info.channel_names = data.table.channels;

@@ -13,7 +13,7 @@
 namespace spikecast::app {
 
 // Writes the trained ensemble with its scaler, history, lineage, data settings and test metrics.
-void save_run_bundle(const std::string& dir, const train::TrainRun& run, const train::Dataset& data,
+void save_run_bundle(const std::string& dir, train::TrainRun& run, const train::Dataset& data,
                      const Config& config, const train::Evaluation& evaluation);
 
 // Loads a bundle and applies its stored data settings over `config` (the data path stays).
