@@ -96,29 +96,54 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
   for (size_t m = 0; m < members.size(); ++m)
     result.holdout_mse["member:" + members[m].name] = mse(hold.preds.select(1, static_cast<int64_t>(m)), hold.y);
 
-  std::vector<std::string> modes = {"equal", "static", "gated"};
-  if (config.ensemble != "auto") modes = {config.ensemble};
+  // Candidates, simplest first: the plain average; the average of the k members best on the fit
+  // part (k = M-1 .. 1, static weights fixed at 1/k, the forecast-combination literature's robust
+  // "trimmed" average); learned static weights; the input-dependent gate. A richer candidate must
+  // beat the current choice by more than 0.5% on the holdout to be taken.
+  struct Candidate {
+    std::string label, mode;
+    int64_t top_k = 0;  // > 0: fixed top-k average
+  };
+  std::vector<Candidate> candidates;
+  const int64_t n_members = static_cast<int64_t>(members.size());
+  if (config.ensemble == "auto" || config.ensemble == "equal") candidates.push_back({"equal", "equal", 0});
+  if (config.ensemble == "auto")
+    for (int64_t k = n_members - 1; k >= 1; --k) candidates.push_back({"top" + std::to_string(k) + "-mean", "static", k});
+  if (config.ensemble == "auto" || config.ensemble == "static") candidates.push_back({"static", "static", 0});
+  if (config.ensemble == "auto" || config.ensemble == "gated") candidates.push_back({"gated", "gated", 0});
+
+  // Members ranked by their MSE on the fit part (not the holdout, which judges the candidates).
+  std::vector<std::pair<double, int64_t>> ranking;
+  for (int64_t m = 0; m < n_members; ++m) ranking.emplace_back(mse(fit.preds.select(1, m), fit.y), m);
+  std::sort(ranking.begin(), ranking.end());
+
   models::DynamicEnsemble best{nullptr};
   double best_mse = std::numeric_limits<double>::infinity();
-  for (const std::string& mode : modes) {
-    models::DynamicEnsemble candidate = with_mode(ensemble, mode);
+  for (const Candidate& c : candidates) {
+    models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
     candidate->to(ctx.device);
     int64_t epochs = 0;
     double h;
-    if (mode == "equal") {
+    if (c.mode == "equal" || c.top_k > 0) {
+      if (c.top_k > 0) {
+        torch::NoGradGuard no_grad;
+        torch::Tensor logits = candidate->named_parameters()["static_logits"];
+        logits.fill_(-30.0);  // softmax weight e^-30: nil
+        for (int64_t r = 0; r < c.top_k; ++r) logits[ranking[static_cast<size_t>(r)].second].fill_(0.0);
+      }
       torch::NoGradGuard no_grad;
       candidate->eval();
       h = mse(candidate->mix(hold.context, hold.preds).first, hold.y);
     } else {
       h = fit_gate(*candidate, fit, hold, config, epochs);
     }
-    result.holdout_mse[mode] = h;
-    progress.event("gate", mode + ": holdout MSE " + std::to_string(h) + " after " + std::to_string(epochs) + " epochs");
-    // Prefer the simpler mode unless the richer one is better by more than 0.5%.
+    result.holdout_mse[c.label] = h;
+    progress.event("gate", c.label + ": holdout MSE " + std::to_string(h) +
+                               (epochs > 0 ? " after " + std::to_string(epochs) + " epochs" : ""));
     if (h < best_mse * 0.995) {
       best_mse = h;
       best = candidate;
-      result.mode = mode;
+      result.mode = c.label;
       result.epochs = epochs;
     }
   }

@@ -2,8 +2,9 @@
 // validation split: predictions on the training split are overfit, and a gate fitted there learns
 // to trust the most overfit member — docs/ACCURACY.md). The validation windows are split in time:
 // the gate learns on the earlier part; the later part (train.gate_holdout) chooses between the
-// gated, static and equal modes, so the ensemble falls back to a plain average when the gate does
-// not generalise.
+// plain average, the average of the k best members (ranked on the earlier part), learned static
+// weights and the input-dependent gate, so the ensemble falls back to a simple combination when
+// the gate does not generalise.
 #pragma once
 
 #include <map>
@@ -19,7 +20,7 @@
 namespace spikecast::train {
 
 struct GateResult {
-  std::string mode;                         // the mode chosen ("gated", "static" or "equal")
+  std::string mode;  // the candidate chosen: "equal", "top<k>-mean", "static" or "gated"
   std::map<std::string, double> holdout_mse;  // per candidate mode and per member, on the holdout
   int64_t fit_windows = 0, holdout_windows = 0;
   int64_t epochs = 0;                       // gate epochs of the chosen mode (best on holdout)

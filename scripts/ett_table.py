@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Aggregates scripts/ett-results.sh runs into the Markdown tables of docs/results.md: test MSE on
+the normalised target, mean and spread (min-max) over seeds, for the ensemble, every member and the
+baselines; and the peer's table when its JSON is there."""
+import glob, json, os, statistics, sys
+
+out = sys.argv[1]
+runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, "runs", "*.json")))]
+if not runs:
+    sys.exit("no runs in " + out)
+models = []
+for r in runs:
+    for row in r["metrics"]["rows"]:
+        if row["model"] not in models:
+            models.append(row["model"])
+
+def cell(vals):
+    if not vals:
+        return "-"
+    m = statistics.mean(vals)
+    return f"{m:.4f}" if len(vals) == 1 else f"{m:.4f} ({min(vals):.4f}-{max(vals):.4f})"
+
+keys = sorted({(r["data"], r["H"]) for r in runs})
+print("Test MSE on the normalised target (mean over seeds, min-max in brackets); lower is better.\n")
+print("| data | H | seeds | " + " | ".join(models) + " | gate mode | train s |")
+print("|---|---|---|" + "---|" * len(models) + "---|---|")
+for d, h in keys:
+    rs = [r for r in runs if r["data"] == d and r["H"] == h]
+    cells = []
+    for m in models:
+        vals = [row["mse"] for r in rs for row in r["metrics"]["rows"] if row["model"] == m]
+        cells.append(cell(vals))
+    modes = ",".join(sorted({r["gate"]["mode"] for r in rs}))
+    secs = statistics.mean(r["seconds"] for r in rs)
+    print(f"| {d} | {h} | {len(rs)} | " + " | ".join(cells) + f" | {modes} | {secs:.0f} |")
+print("\nMAE on the normalised target:\n")
+print("| data | H | " + " | ".join(models) + " |")
+print("|---|---|" + "---|" * len(models))
+for d, h in keys:
+    rs = [r for r in runs if r["data"] == d and r["H"] == h]
+    cells = [cell([row["mae"] for r in rs for row in r["metrics"]["rows"] if row["model"] == m]) for m in models]
+    print(f"| {d} | {h} | " + " | ".join(cells) + " |")
+peer = sorted(glob.glob(os.path.join(out, "acc_*.json")))
+if peer:
+    print("\nThe peer (../shared/bench/peer/accuracy.py, same call, same card): test MSE\n")
+    for p in peer:
+        print(f"`{os.path.basename(p)}`:\n\n```\n{json.dumps(json.load(open(p)), indent=1)[:4000]}\n```\n")
