@@ -68,5 +68,7 @@ Command models_command();
 Command detect_command();
 // cmd_serve.cc: compiled once serve/bundle_predictor.cc (the LibTorch Predictor) exists.
 Command serve_command();
+// cmd_score.cc: batch scoring (score/scorer.h).
+Command score_command();
 
 }  // namespace spikecast::app

@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
       evaluate_command(),
       report_command(),
       serve_command(),
+      score_command(),
       models_command(),
       detect_command(),
   };

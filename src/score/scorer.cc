@@ -155,7 +155,15 @@ ScoreReport score_csv(serve::Predictor& predictor, const DataConfig& data, const
   int64_t chunks = 0;
   for (;;) {
     batch.clear();
-    const int64_t n = stream.next(&batch, options.batch);
+    int64_t n = 0;
+    try {
+      n = stream.next(&batch, options.batch);
+    } catch (const DataError&) {
+      // The same input fails at the same line again: nothing to resume. The rows written so far
+      // stay; a rerun (after fixing the input) starts over.
+      std::remove(prog_path.c_str());
+      throw;
+    }
     if (n == 0) break;
     const auto t0 = Clock::now();
     const serve::PredictOutput result = predictor.predict(batch.input);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -294,7 +295,7 @@ TEST(Scorer, BadInputNamesFileLineAndColumn) {
     write_text(path, out);
   }
   try {
-    score(options_for(out_path("bad.out")), path);
+    score(options_for(out_path("bad1.out")), path);
     FAIL() << "no error";
   } catch (const DataError& e) {
     EXPECT_EQ(e.file(), path);
@@ -313,8 +314,10 @@ TEST(Scorer, BadInputNamesFileLineAndColumn) {
     }
     write_text(path, out);
   }
+  // Nothing to resume after a data error: the progress file is gone.
+  EXPECT_FALSE(std::filesystem::exists(progress_path(out_path("bad1.out"))));
   try {
-    score(options_for(out_path("bad.out")), path);
+    score(options_for(out_path("bad2.out")), path);
     FAIL() << "no error";
   } catch (const DataError& e) {
     EXPECT_EQ(e.row(), 9);
