@@ -1,4 +1,5 @@
 #include "models/model_bundle.h"
+#include "core/file_system.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -183,12 +184,12 @@ void save_bundle(const std::string& dir, ForecasterImpl& model, const BundleInfo
     }
     fs::rename(tmp, target);
     fsync_dir(parent.string());
-    if (!old.empty()) fs::remove_all(old, ec);
+    if (!old.empty()) remove_tree(old.string());
   } catch (const fs::filesystem_error& e) {
-    fs::remove_all(tmp, ec);
+    remove_tree(tmp.string());
     throw ModelError(target.string() + ": cannot write bundle: " + e.what());
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    remove_tree(tmp.string());
     throw;
   }
 }

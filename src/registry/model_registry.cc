@@ -1,4 +1,5 @@
 #include "registry/model_registry.h"
+#include "core/file_system.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -101,7 +102,7 @@ bool ModelRegistry::exists() const {
 void ModelRegistry::remove_leftovers() {
   // Called with the writer lock held: any staging copy or temp file now is from a dead writer.
   std::error_code ec;
-  fs::remove_all(fs::path(root_) / kStagingDir, ec);
+  remove_tree((fs::path(root_) / kStagingDir).string());
   for (const auto& e : fs::directory_iterator(root_, ec)) {
     if (e.path().filename().string().find(kTempInfix) != std::string::npos) fs::remove(e.path(), ec);
   }
@@ -120,14 +121,14 @@ std::string ModelRegistry::add(const std::string& bundle_dir) {
   fs::create_directories(staging.parent_path());
   fs::copy(bundle_dir, staging, fs::copy_options::recursive, ec);
   if (ec) {
-    fs::remove_all(staging.parent_path());
+    remove_tree(staging.parent_path().string());
     throw Error("cannot copy bundle '" + bundle_dir + "' into the registry: " + ec.message());
   }
   BundleCheck check;
   try {
     check = verify_bundle(staging.string());
   } catch (const ModelError&) {
-    fs::remove_all(staging.parent_path());
+    remove_tree(staging.parent_path().string());
     throw ModelError("model bundle '" + bundle_dir + "' changed while being copied; not added");
   }
   int next = 1;
@@ -147,11 +148,11 @@ std::string ModelRegistry::add(const std::string& bundle_dir) {
   const fs::path dest = fs::path(versions_dir()) / version;
   if (::rename(staging.c_str(), dest.c_str()) != 0) {
     const std::string why = std::strerror(errno);
-    fs::remove_all(staging.parent_path(), ec);
+    remove_tree(staging.parent_path().string());
     throw Error("cannot move the new version into '" + dest.string() + "': " + why);
   }
   fsync_directory(versions_dir());
-  fs::remove_all(staging.parent_path(), ec);
+  remove_tree(staging.parent_path().string());
   append_line_durable((fs::path(root_) / kHistoryFile).string(),
                       json{{"time", record["added_at"]}, {"action", "add"}, {"version", version}, {"from", ""}}.dump());
   return version;

@@ -1,4 +1,5 @@
 #include "train/training_run.h"
+#include "core/file_system.h"
 
 #include <chrono>
 #include <filesystem>
@@ -106,7 +107,7 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
   std::string ckpt_dir;
   if (!options.work_dir.empty()) {
     ckpt_dir = (fs::path(options.work_dir) / "checkpoints").string();
-    if (!options.resume && fs::exists(ckpt_dir)) fs::remove_all(ckpt_dir);
+    if (!options.resume && fs::exists(ckpt_dir)) remove_tree(ckpt_dir);
     fs::create_directories(ckpt_dir);
   }
 

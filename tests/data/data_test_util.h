@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include "core/file_system.h"
 
 #include <unistd.h>
 
@@ -26,7 +27,7 @@ class TempDir {
   }
   ~TempDir() {
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    remove_tree(path_);
   }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
   // Writes `text` to name and returns the full path.

@@ -1,4 +1,5 @@
 #include "eval/html_report.h"
+#include "core/file_system.h"
 
 #include <unistd.h>
 
@@ -207,7 +208,7 @@ TEST(HtmlReport, HeadlessChromiumDrawsEveryChart) {
   EXPECT_EQ(dom.find("data-injected"), std::string::npos) << "the hostile title ran as script";
   EXPECT_GE(count(dom, "<canvas"), static_cast<size_t>(expected));
   EXPECT_GE(count(dom, "class=\"uplot"), static_cast<size_t>(expected));
-  std::filesystem::remove_all(dir);
+  remove_tree(dir);
 }
 
 }  // namespace

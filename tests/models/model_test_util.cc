@@ -1,4 +1,5 @@
 #include "model_test_util.h"
+#include "core/file_system.h"
 
 #include <unistd.h>
 
@@ -177,13 +178,13 @@ TempDir::TempDir() {
   path_ = (std::filesystem::temp_directory_path() /
            ("spikecast-models-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
               .string();
-  std::filesystem::remove_all(path_);
+  remove_tree(path_);
   std::filesystem::create_directories(path_);
 }
 
 TempDir::~TempDir() {
   std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+  remove_tree(path_);
 }
 
 }  // namespace spikecast::models::test

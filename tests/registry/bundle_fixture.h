@@ -3,6 +3,7 @@
 #pragma once
 
 #include <unistd.h>
+#include "core/file_system.h"
 
 #include <atomic>
 #include <filesystem>
@@ -22,12 +23,12 @@ class ScratchDir {
     static std::atomic<int> n{0};
     path_ = std::filesystem::temp_directory_path() /
             ("spikecast-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    std::filesystem::remove_all(path_);
+    remove_tree(path_);
     std::filesystem::create_directories(path_);
   }
   ~ScratchDir() {
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    remove_tree(path_);
   }
   std::string operator/(const std::string& name) const { return (path_ / name).string(); }
   const std::filesystem::path& path() const { return path_; }

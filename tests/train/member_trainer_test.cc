@@ -1,4 +1,5 @@
 #include "train/member_trainer.h"
+#include "core/file_system.h"
 
 #include <gtest/gtest.h>
 
@@ -41,7 +42,7 @@ class MemberTrainerTest : public ::testing::Test {
                       ::testing::UnitTest::GetInstance()->current_test_info()->name()))
                         .string();
   void SetUp() override { std::filesystem::create_directories(dir); }
-  void TearDown() override { std::filesystem::remove_all(dir); }
+  void TearDown() override { remove_tree(dir); }
 };
 
 TEST_F(MemberTrainerTest, TrainingLowersValidationLoss) {

@@ -1,4 +1,5 @@
 #include "train/training_run.h"
+#include "core/file_system.h"
 
 #include <gtest/gtest.h>
 
@@ -78,7 +79,7 @@ TEST(TrainingRun, ResumeReloadsFinishedMembers) {
   const auto pa = first.ensemble->parameters(), pb = again.ensemble->parameters();
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-6));
-  std::filesystem::remove_all(dir);
+  remove_tree(dir);
 }
 
 }  // namespace
