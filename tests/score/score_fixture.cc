@@ -1,4 +1,5 @@
 #include "score_fixture.h"
+#include "core/file_system.h"
 
 #include <unistd.h>
 
@@ -39,7 +40,7 @@ bool missing(int s, int64_t r, int64_t c, int64_t rows) {
 ScoreFixture build() {
   ScoreFixture f;
   f.dir = (std::filesystem::temp_directory_path() / ("spikecast-score-" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(f.dir);
+  remove_tree(f.dir);
   std::filesystem::create_directories(f.dir);
   f.bundle = f.dir + "/bundle";
   f.csv = f.dir + "/input.csv";
@@ -91,7 +92,7 @@ ScoreFixture build() {
 struct Cleanup {
   std::string dir;
   ~Cleanup() {
-    if (!dir.empty()) std::filesystem::remove_all(dir);
+    if (!dir.empty()) remove_tree(dir);
   }
 };
 
