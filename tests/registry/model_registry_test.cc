@@ -79,7 +79,7 @@ TEST(ModelRegistry, AddCopiesVerifiesAndNamesVersions) {
   const std::string v2 = reg.add(tmp / "b2");
   EXPECT_EQ(v1, "000001-" + sha256_hex("weights-1").substr(0, 8));
   EXPECT_EQ(v2, "000002-" + sha256_hex("weights-2").substr(0, 8));
-  remove_tree((tmp / "b1").string());  // the registry holds its own copy
+  remove_tree(tmp / "b1");  // the registry holds its own copy
   auto all = reg.list();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].version, v1);
