@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "registry_subcommands.h"
 #include "core/error.h"
 #include "models/dynamic_ensemble.h"
 #include "models/model_registry.h"
@@ -141,11 +142,11 @@ std::vector<ModelsSubcommand> models_subcommands() {
 }  // namespace
 
 Command models_command() {
-  return {"models", "model architectures (describe)", [](CLI::App& sub, CommonOptions&) {
+  return {"models", "model architectures (describe) and the versioned model registry (list, show, promote, rollback)",
+          [](CLI::App& sub, CommonOptions&) {
             sub.require_subcommand(1);
-            // The bundle registry (registry_subcommands.h: add_registry_subcommands) adds its
-            // list/show/promote/rollback here beside describe.
             for (const auto& s : models_subcommands()) s.setup(*sub.add_subcommand(s.name, s.help));
+            add_registry_subcommands(sub);
           }};
 }
 
