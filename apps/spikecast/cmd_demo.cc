@@ -114,9 +114,10 @@ Command demo_command() {
               run.out_dir = *out;
               // Sized for a few minutes on 2 CPU cores unless the flags say otherwise.
               CommonOptions demo = common;
-              if (!demo.time_budget_s) demo.time_budget_s = 150;
+              if (!demo.time_budget_s) demo.time_budget_s = 90;
               if (!demo.epochs) demo.epochs = 8;
               run.config = demo.resolve();
+              if (common.config_path.empty()) run.config.generator.rows = 8000;  // a year of hourly rows
               if (!common.batch_size) run.config.train.batch_size = 128;
               if (run.config.train.max_batches_per_epoch == 0) run.config.train.max_batches_per_epoch = 40;
               run.model_dir = (std::filesystem::path(run.out_dir) / "model").string();

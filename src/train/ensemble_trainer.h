@@ -4,7 +4,8 @@
 // the gate learns on the earlier part; the later part (train.gate_holdout) chooses between the
 // plain average, the average of the k best members (ranked on the earlier part), learned static
 // weights and the input-dependent gate, so the ensemble falls back to a simple combination when
-// the gate does not generalise.
+// the gate does not generalise: learned weights are taken only when a Diebold-Mariano test on the
+// holdout finds them significantly better than the best fixed average.
 #pragma once
 
 #include <map>

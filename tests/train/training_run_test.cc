@@ -29,8 +29,11 @@ TEST(TrainingRun, MembersThenGateGiveAnEnsembleNoWorseThanEqualWeightsOnTheHoldo
   const std::string& mode = run.gate.mode;
   EXPECT_TRUE(mode == "equal" || mode == "static" || mode == "gated" || mode == "top1-mean" || mode == "top2-mean")
       << mode;
+  // No fixed average beats the choice by more than the 0.5% margin (learned weights may, when the
+  // gain is not significant on the holdout).
   for (const auto& [candidate, holdout] : run.gate.holdout_mse)
-    if (candidate.rfind("member:", 0) != 0) EXPECT_GE(holdout, run.gate.holdout_mse.at(mode) * 0.995) << candidate;
+    if (candidate == "equal" || candidate.rfind("top", 0) == 0)
+      EXPECT_GE(holdout, run.gate.holdout_mse.at(mode) * 0.995) << candidate;
   EXPECT_LE(run.gate.holdout_mse.at(mode), run.gate.holdout_mse.at("equal"));
   // The ensemble forecasts every test window with finite values.
   const DeviceData dd = device_data(data, config);
