@@ -22,14 +22,8 @@ void run_evaluate(const EvaluateArgs& args, const CommonOptions& common) {
   if (!args.data.empty()) opts.data_path = args.data;
   Config config = opts.resolve();
   const Context ctx = make_context(args.device, "fp32");
-  models::LoadedBundle bundle = load_model_bundle(args.model, config, ctx.device);
-  if (config.data.path.empty()) {
-    const auto& lineage = bundle.manifest.extra.value("lineage", nlohmann::json::object());
-    config.data.path = lineage.value("file", "");
-  }
-  if (config.data.path.empty()) throw ConfigError("data.path", "no data: pass --data FILE");
-  const train::Dataset data = dataset_for_bundle(bundle, config);
-  const train::Evaluation ev = train::evaluate_model(*bundle.model, data, config, ctx);
+  const BundleEvaluation run = evaluate_bundle(args.model, config, ctx);
+  const train::Evaluation& ev = run.evaluation;
   std::printf("%s", train::format_scores(ev).c_str());
   if (!args.json_out.empty()) {
     std::ofstream out(args.json_out);

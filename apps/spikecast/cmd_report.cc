@@ -22,12 +22,10 @@ void run_report(const ReportArgs& args, const CommonOptions& common) {
   if (!args.data.empty()) opts.data_path = args.data;
   Config config = opts.resolve();
   const Context ctx = make_context(args.device, "fp32");
-  models::LoadedBundle bundle = load_model_bundle(args.model, config, ctx.device);
-  if (config.data.path.empty())
-    config.data.path = bundle.manifest.extra.value("lineage", nlohmann::json::object()).value("file", "");
-  if (config.data.path.empty()) throw ConfigError("data.path", "no data: pass --data FILE");
-  const train::Dataset data = dataset_for_bundle(bundle, config);
-  const train::Evaluation ev = train::evaluate_model(*bundle.model, data, config, ctx);
+  const BundleEvaluation run = evaluate_bundle(args.model, config, ctx);
+  const train::Evaluation& ev = run.evaluation;
+  const train::Dataset& data = run.data;
+  const models::LoadedBundle& bundle = run.bundle;
   const nlohmann::json doc = train::report_document(
       ev, data, bundle.manifest.extra.value("history", nlohmann::json::object()),
       "spikecast report: " + bundle.manifest.target + " from " + data.table.source);

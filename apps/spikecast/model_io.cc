@@ -39,4 +39,14 @@ train::Dataset dataset_for_bundle(const models::LoadedBundle& bundle, const Conf
   return data;
 }
 
+BundleEvaluation evaluate_bundle(const std::string& model_dir, Config& config, const Context& ctx) {
+  models::LoadedBundle bundle = load_model_bundle(model_dir, config, ctx.device);
+  if (config.data.path.empty())
+    config.data.path = bundle.manifest.extra.value("lineage", nlohmann::json::object()).value("file", "");
+  if (config.data.path.empty()) throw ConfigError("data.path", "no data: pass --data FILE");
+  train::Dataset data = dataset_for_bundle(bundle, config);
+  train::Evaluation evaluation = train::evaluate_model(*bundle.model, data, config, ctx);
+  return {std::move(bundle), std::move(data), std::move(evaluation)};
+}
+
 }  // namespace spikecast::app

@@ -23,4 +23,13 @@ models::LoadedBundle load_model_bundle(const std::string& dir, Config& config, t
 // bundle's own scaler (fitted on its training split).
 train::Dataset dataset_for_bundle(const models::LoadedBundle& bundle, const Config& config);
 
+// What evaluate and report share: the bundle, its data (`--data`, else the file it was trained
+// on) and the test-split evaluation.
+struct BundleEvaluation {
+  models::LoadedBundle bundle;
+  train::Dataset data;
+  train::Evaluation evaluation;
+};
+BundleEvaluation evaluate_bundle(const std::string& model_dir, Config& config, const Context& ctx);
+
 }  // namespace spikecast::app

@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 
@@ -73,17 +72,6 @@ StateDict read_state(torch::serialize::InputArchive& archive, const std::string&
 void atomic_save(torch::serialize::OutputArchive& archive, const std::string& path) {
   const std::string tmp = temp_name(path);
   archive.save_to(tmp);
-  commit_temp(tmp, path);
-}
-
-void atomic_write_file(const std::string& path, const std::string& text) {
-  const std::string tmp = temp_name(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write '" + tmp + "'");
-    out << text;
-    if (!out.flush()) throw Error("cannot write '" + tmp + "'");
-  }
   commit_temp(tmp, path);
 }
 

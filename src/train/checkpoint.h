@@ -24,7 +24,4 @@ StateDict read_state(torch::serialize::InputArchive& archive, const std::string&
 // Saves the archive to `path` atomically.
 void atomic_save(torch::serialize::OutputArchive& archive, const std::string& path);
 
-// Writes `text` to `path` atomically (temp + fsync + rename + fsync dir).
-void atomic_write_file(const std::string& path, const std::string& text);
-
 }  // namespace spikecast::train
