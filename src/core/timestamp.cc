@@ -1,6 +1,7 @@
 #include "core/timestamp.h"
 
 #include <cstdio>
+#include <ctime>
 
 namespace spikecast {
 namespace {
@@ -142,6 +143,15 @@ std::string format_timestamp(TimestampMs t) {
                   static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
                   static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
   }
+  return buf;
+}
+
+std::string format_utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 

@@ -16,6 +16,9 @@ using TimestampMs = int64_t;
 // nullopt for anything else (including impossible dates such as 2021-02-30).
 std::optional<TimestampMs> parse_timestamp(std::string_view text);
 
+// The wall clock now, UTC, ISO 8601: "YYYY-MM-DDTHH:MM:SSZ".
+std::string format_utc_now();
+
 // "YYYY-MM-DD HH:MM:SS" (with ".fff" when the milliseconds are non-zero), UTC.
 std::string format_timestamp(TimestampMs t);
 

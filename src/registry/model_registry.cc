@@ -14,8 +14,10 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/timestamp.h"
 #include "registry/atomic_file.h"
 #include "registry/bundle_check.h"
+#include "registry/writer_lock.h"
 
 namespace spikecast {
 
@@ -31,15 +33,6 @@ constexpr const char* kLockFile = ".lock";
 constexpr const char* kRecordFile = "registry.json";
 constexpr size_t kMaxPrevious = 100;  // rollback depth kept in `current`
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // "000003-9f86d081"
 bool is_version_name(const std::string& s) {
   if (s.size() != 15 || s[6] != '-') return false;
@@ -50,27 +43,6 @@ bool is_version_name(const std::string& s) {
   return true;
 }
 
-// An exclusive flock(2) on <root>/.lock for the lifetime of the object.
-class WriterLock {
- public:
-  explicit WriterLock(const std::string& root) {
-    const std::string path = (fs::path(root) / kLockFile).string();
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error("cannot open lock file '" + path + "': " + std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd_);
-      throw Error("cannot lock '" + path + "': " + why);
-    }
-  }
-  ~WriterLock() { ::close(fd_); }  // closing releases the lock
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 void fsync_tree(const fs::path& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
@@ -114,7 +86,7 @@ std::string ModelRegistry::add(const std::string& bundle_dir) {
   std::error_code ec;
   fs::create_directories(versions_dir(), ec);
   if (ec) throw Error("cannot create registry directory '" + versions_dir() + "': " + ec.message());
-  WriterLock lock(root_);
+  WriterLock lock((fs::path(root_) / kLockFile).string());
   remove_leftovers();
 
   const fs::path staging = fs::path(root_) / kStagingDir / ("add-" + std::to_string(::getpid()));
@@ -140,7 +112,7 @@ std::string ModelRegistry::add(const std::string& bundle_dir) {
   std::snprintf(prefix, sizeof prefix, "%06d-", next);
   const std::string version = prefix + check.weights_sha256.substr(0, 8);
   json record = {{"version", version},
-                 {"added_at", utc_now()},
+                 {"added_at", format_utc_now()},
                  {"source", fs::absolute(bundle_dir).lexically_normal().string()},
                  {"weights_sha256", check.weights_sha256}};
   write_file_atomic((staging / kRecordFile).string(), record.dump(2) + "\n");
@@ -230,7 +202,7 @@ ModelRegistry::State ModelRegistry::read_state() const {
 }
 
 void ModelRegistry::write_state(const State& s) {
-  json j = {{"version", s.version}, {"previous", s.previous}, {"updated_at", utc_now()}};
+  json j = {{"version", s.version}, {"previous", s.previous}, {"updated_at", format_utc_now()}};
   write_file_atomic((fs::path(root_) / kCurrentFile).string(), j.dump(2) + "\n");
 }
 
@@ -250,7 +222,7 @@ void ModelRegistry::verify(const std::string& version) const { verify_bundle(ver
 
 void ModelRegistry::promote(const std::string& version) {
   verify(version);
-  WriterLock lock(root_);
+  WriterLock lock((fs::path(root_) / kLockFile).string());
   remove_leftovers();
   State s = read_state();
   const std::string from = s.version;
@@ -260,12 +232,12 @@ void ModelRegistry::promote(const std::string& version) {
   s.version = version;
   write_state(s);
   append_line_durable((fs::path(root_) / kHistoryFile).string(),
-                      json{{"time", utc_now()}, {"action", "promote"}, {"version", version}, {"from", from}}.dump());
+                      json{{"time", format_utc_now()}, {"action", "promote"}, {"version", version}, {"from", from}}.dump());
 }
 
 std::string ModelRegistry::rollback() {
   if (!exists()) throw ModelError("registry '" + root_ + "' has no versions: nothing to roll back to");
-  WriterLock lock(root_);
+  WriterLock lock((fs::path(root_) / kLockFile).string());
   remove_leftovers();
   State s = read_state();
   if (s.previous.empty())
@@ -278,7 +250,7 @@ std::string ModelRegistry::rollback() {
   s.version = target;
   write_state(s);
   append_line_durable((fs::path(root_) / kHistoryFile).string(),
-                      json{{"time", utc_now()}, {"action", "rollback"}, {"version", target}, {"from", from}}.dump());
+                      json{{"time", format_utc_now()}, {"action", "rollback"}, {"version", target}, {"from", from}}.dump());
   return target;
 }
 
