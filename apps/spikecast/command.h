@@ -70,5 +70,8 @@ Command detect_command();
 Command serve_command();
 // cmd_score.cc: batch scoring (score/scorer.h).
 Command score_command();
+// cmd_ingest.cc, cmd_retrain.cc: the data store and daily retraining (src/store, src/retrain).
+Command ingest_command();
+Command retrain_command();
 
 }  // namespace spikecast::app

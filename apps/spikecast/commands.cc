@@ -13,6 +13,8 @@ const std::vector<Command>& commands() {
       score_command(),
       models_command(),
       detect_command(),
+      ingest_command(),
+      retrain_command(),
   };
   return kCommands;
 }
