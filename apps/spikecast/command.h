@@ -73,5 +73,8 @@ Command score_command();
 // cmd_ingest.cc, cmd_retrain.cc: the data store and daily retraining (src/store, src/retrain).
 Command ingest_command();
 Command retrain_command();
+// cmd_bench.cc, cmd_plan.cc: measurements and the capacity planner (src/bench).
+Command bench_command();
+Command plan_command();
 
 }  // namespace spikecast::app

@@ -15,6 +15,8 @@ const std::vector<Command>& commands() {
       detect_command(),
       ingest_command(),
       retrain_command(),
+      bench_command(),
+      plan_command(),
   };
   return kCommands;
 }

@@ -11,6 +11,19 @@
 #include <torch/version.h>
 #endif
 
+// The CUDA caching allocator's statistics need the CUDA runtime headers, present only in a CUDA
+// build (PyTorch's LibTorch + the CUDA toolkit); Debian's CPU-only LibTorch ships the c10/cuda
+// headers but not cuda_runtime_api.h. Without them the statistics report "unavailable".
+#if defined(__has_include)
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<cuda_runtime_api.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define SPIKECAST_CUDA_ALLOCATOR_STATS 1
+#endif
+#endif
+#ifndef SPIKECAST_CUDA_ALLOCATOR_STATS
+#define SPIKECAST_CUDA_ALLOCATOR_STATS 0
+#endif
+
 namespace spikecast::compat {
 
 constexpr int kTorchMajor = TORCH_VERSION_MAJOR;
@@ -52,5 +65,44 @@ class AutocastScope {
   torch::DeviceType device_;
   bool enabled_;
 };
+
+// Waits for every queued kernel on `device` (no-op on the CPU): timings must include the work.
+inline void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+}
+
+// Whether this build can read the CUDA caching allocator's byte counters.
+constexpr bool kCudaAllocatorStats = SPIKECAST_CUDA_ALLOCATOR_STATS != 0;
+
+// Bytes held by live tensors on CUDA device `index`, now and at the peak since the last reset
+// (what PyTorch's torch.cuda.memory_allocated / max_memory_allocated report); -1 without stats.
+struct CudaAllocated {
+  int64_t current = -1;
+  int64_t peak = -1;
+};
+
+inline CudaAllocated cuda_allocated(int index) {
+  CudaAllocated out;
+#if SPIKECAST_CUDA_ALLOCATOR_STATS
+  // StatType moved from c10::cuda::CUDACachingAllocator to c10::CachingDeviceAllocator in 2.x;
+  // its AGGREGATE (all pools) is index 0 in both.
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+  const auto& bytes = stats.allocated_bytes[0];
+  out.current = bytes.current;
+  out.peak = bytes.peak;
+#else
+  (void)index;
+#endif
+  return out;
+}
+
+// Starts a new peak window for cuda_allocated(index).peak.
+inline void cuda_reset_peak(int index) {
+#if SPIKECAST_CUDA_ALLOCATOR_STATS
+  c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
+#else
+  (void)index;
+#endif
+}
 
 }  // namespace spikecast::compat

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The side-by-side measurement of issue 7, in one device call on the GPU machine:
+#   builds spikecast (scripts/build-gpu.sh), runs `spikecast bench` (fp32 at the users' batch 32;
+#   bf16 at 1024 and 4096 with the time-budget run), `spikecast plan`, then the PyTorch peer
+#   (.peer/bench.py, tuned.py, tuned_infer.py) on the same card, and prints one table
+#   (bench/side_by_side.py).
+# Device tool: carry [".deps", ".peer", "report/node_modules"]; .peer is a copy of
+# ../shared/bench/peer/*.py (git-ignored through .git/info/exclude).
+# Everything goes under $OUT: the JSON files, side_by_side.txt and logs/<phase>.log. Each phase has
+# a time limit inside an overall budget (GPU_BENCH_BUDGET_S, default 510 s of wall time); a phase
+# that fails or runs out of time is reported and the others still run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUTDIR=${OUT:-out}
+mkdir -p "$OUTDIR/logs"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+BUDGET=${GPU_BENCH_BUDGET_S:-510}
+T0=$SECONDS
+B=build-gpu/apps/spikecast/spikecast
+STATUS=()
+
+# phase NAME LIMIT_S CMD...: runs CMD with its output in logs/NAME.log, for at most LIMIT_S seconds
+# and at most what is left of the budget; never stops the script.
+phase() {
+  local name=$1 limit=$2
+  shift 2
+  local left=$((BUDGET - (SECONDS - T0)))
+  if [ "$left" -lt 15 ]; then
+    STATUS+=("$name: skipped (budget spent)")
+    echo "== $name: skipped, budget spent"
+    return 0
+  fi
+  if [ "$limit" -gt "$left" ]; then limit=$left; fi
+  echo "== $name (limit ${limit}s, $((SECONDS - T0))s elapsed)"
+  local t=$SECONDS rc=0
+  timeout --kill-after=10 "$limit" "$@" >"$OUTDIR/logs/$name.log" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    STATUS+=("$name: ok in $((SECONDS - t))s")
+  else
+    STATUS+=("$name: FAILED rc=$rc after $((SECONDS - t))s (logs/$name.log)")
+    tail -n 8 "$OUTDIR/logs/$name.log" | sed 's/^/   | /'
+  fi
+  return 0
+}
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >"$OUTDIR/logs/gpu.txt" 2>&1 || true
+git log -1 --format='%H %cI' >"$OUTDIR/logs/commit.txt" 2>/dev/null || true
+
+phase build 300 env BUILD_DIR=build-gpu scripts/build-gpu.sh spikecast
+if [ -x "$B" ]; then
+  # The users' setting: batch 32, fp32; every member, the ensemble's latency in fp32.
+  phase ours_fp32 100 "$B" bench --device cuda --precision fp32 --batch 32 --steps 30 \
+    --phases matmul,train,latency --out "$OUTDIR/ours_fp32.json"
+  # Large batches in bf16, the fixed-budget validation run (8 s per member), latency, throughput.
+  phase ours_bf16 170 "$B" bench --device cuda --precision bf16 --batch 1024,4096 --steps 20 \
+    --budget 8 --budget-batch 1024 --throughput-batch 8192,65536 --out "$OUTDIR/ours_bf16.json"
+  phase plan 90 "$B" plan --device cuda --precision bf16 --batch 32,1024 --rows 200000 \
+    --json "$OUTDIR/plan.json"
+else
+  STATUS+=("spikecast: not built; our phases skipped")
+fi
+
+if [ -f .peer/bench.py ]; then
+  phase peer 150 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 bench.py'
+  phase tuned 150 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 tuned.py'
+  cp "$OUTDIR/logs/tuned.log" "$OUTDIR/tuned.log" 2>/dev/null || true
+  phase tuned_infer 80 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 tuned_infer.py'
+else
+  STATUS+=("peer: .peer/bench.py missing (copy ../shared/bench/peer/*.py to .peer and carry it)")
+fi
+
+{
+  echo "gpu-bench $(cat "$OUTDIR/logs/commit.txt" 2>/dev/null) on $(cat "$OUTDIR/logs/gpu.txt" 2>/dev/null)"
+  echo "spikecast: full users' scale data (781,163 windows); training figures from --steps timed steps after as many warm-up steps"
+  python3 bench/side_by_side.py "$OUTDIR" || echo "side_by_side.py failed"
+  echo
+  printf '%s\n' "${STATUS[@]}"
+  echo "total $((SECONDS - T0))s"
+} 2>&1 | tee "$OUTDIR/side_by_side.txt"
+# The plan's table as the CLI printed it.
+if [ -f "$OUTDIR/logs/plan.log" ]; then tail -n 120 "$OUTDIR/logs/plan.log"; fi
+# At most a few files: the JSONs, the table, and the logs as one archive.
+tar czf "$OUTDIR/logs.tgz" -C "$OUTDIR" logs && rm -r "$OUTDIR/logs"
+exit 0

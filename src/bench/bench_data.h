@@ -1,0 +1,40 @@
+// The data every bench phase uses: the seeded generator's series at the chosen scale, prepared as
+// `spikecast train` prepares it (split, windows, scaler, spike labels) and made resident on the
+// device once, as the trainer keeps it (train/device_data.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "models/forecaster.h"
+#include "train/dataset.h"
+#include "train/device_data.h"
+
+namespace spikecast::bench {
+
+struct BenchData {
+  Config config;  // the settings the dataset was prepared with (window, split, spikes)
+  train::Dataset dataset;
+  std::unique_ptr<train::DeviceData> device_data;
+  double prepare_s = 0;  // generate + prepare + copy to the device
+
+  int64_t channels() const { return dataset.table.num_channels(); }
+  // The spec (L, H, C, options) of member `name` as `spikecast train` would build it.
+  models::ModelSpec spec(const std::string& name) const;
+  // Up to `n` windows spread evenly over `from` (deterministic).
+  static std::vector<int64_t> spread(const std::vector<int64_t>& from, int64_t n);
+};
+
+// Generates `rows` rows (seed `seed`) and prepares them for windows of L x H on `device`.
+BenchData make_bench_data(int64_t rows, int64_t input_length, int64_t horizon, uint64_t seed, torch::Device device);
+
+// Bytes the trainer keeps resident on the device for `rows` rows of `channels` channels and
+// `train_windows` training windows: the scaled matrix (float32), the two prefix sums of spike and
+// gap flags (float32, rows + 1 each), the training windows' start rows and one epoch's permutation
+// (int64 each). train/device_data.h + member_trainer.cc.
+int64_t resident_dataset_bytes(int64_t rows, int64_t channels, int64_t train_windows);
+
+}  // namespace spikecast::bench
