@@ -25,7 +25,7 @@ struct BenchOptions {
   int64_t budget_val_windows = 20000;  // validation windows scored per pass (evenly spaced subset)
   double target_loss = 0;         // also report when the validation MSE first reaches this; 0 = none
   std::vector<int64_t> latency_batches = {1, 32, 1000};
-  int64_t latency_runs = 200;     // timed forwards per latency batch (after latency_runs / 10 warm-up)
+  int64_t latency_runs = 200;     // timed forwards per latency batch below 1000 (a tenth from 1000 up)
   std::vector<int64_t> throughput_batches = {8192};  // large-batch inference windows/s
   int64_t matmul_size = 8192;     // n of the n x n x n GEMM that measures the matrix rate
   std::vector<std::string> phases = {"matmul", "train", "budget", "latency"};
