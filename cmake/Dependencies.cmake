@@ -28,3 +28,9 @@ if(TORCH_CXX_FLAGS)
   separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
   target_compile_options(spikecast_torch INTERFACE ${_torch_flags})
 endif()
+
+# A LibTorch built with CUDA (the GPU machine's) lists its CUDA libraries here; CUDA-only code
+# (graph capture in tensor/graphed_call.cc) compiles in only then.
+if(TORCH_CUDA_LIBRARIES)
+  target_compile_definitions(spikecast_torch INTERFACE SPIKECAST_WITH_CUDA=1)
+endif()

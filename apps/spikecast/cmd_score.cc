@@ -17,6 +17,8 @@ struct ScoreArgs {
   std::string format = "csv";
   int64_t batch = 4096;
   std::string device = "auto";
+  std::string precision = "fp32";
+  bool cuda_graphs = true;
   double spike_threshold = 0.5;
 };
 
@@ -27,6 +29,8 @@ void run_score(const ScoreArgs& args) {
   options.format = score::parse_output_format(args.format);
   options.batch = args.batch;
   options.device = args.device;
+  options.precision = args.precision;
+  options.cuda_graphs = args.cuda_graphs;
   options.spike_threshold = args.spike_threshold;
   const score::ScoreReport r = score::score_with_bundle(args.model, options);
   if (r.resumed)
@@ -55,6 +59,10 @@ Command score_command() {
             sub.add_option("--batch", args->batch, "windows per model call and per durable chunk")
                 ->capture_default_str();
             sub.add_option("--device", args->device, "auto, cpu or cuda[:N]")->capture_default_str();
+            sub.add_option("--precision", args->precision, "fp32 or bf16 (CUDA autocast)")
+                ->check(CLI::IsMember({"fp32", "bf16"}))
+                ->capture_default_str();
+            sub.add_flag("!--no-cuda-graphs", args->cuda_graphs, "on CUDA, run the model eagerly instead of replaying a graph");
             sub.add_option("--spike-threshold", args->spike_threshold, "spike flag when probability >= this")
                 ->capture_default_str();
             sub.callback([args] { run_score(*args); });

@@ -9,6 +9,8 @@
 #include "serve/bundle_predictor.h"
 #include "serve/server.h"
 #include "serve/shutdown_signal.h"
+#include "tensor/context.h"
+#include "tensor/graphed_call.h"
 
 namespace spikecast::app {
 namespace {
@@ -16,6 +18,8 @@ namespace {
 struct ServeFlags {
   serve::ServeOptions options;
   std::string admin_token_file;
+  serve::BundlePredictorOptions predictor;
+  bool cuda_graphs = true;
 };
 
 void run_serve(ServeFlags& f) {
@@ -35,7 +39,11 @@ void run_serve(ServeFlags& f) {
       o.admin_token.pop_back();
   }
   serve::ShutdownSignal shutdown;  // before any thread starts, so no signal is missed
-  serve::Server server(o, [](const std::string& dir) { return serve::make_bundle_predictor(dir); });
+  set_blas_threads(1);  // batches are small: members run side by side instead (tensor/context.h)
+  serve::BundlePredictorOptions predictor = f.predictor;
+  // One CUDA graph per power-of-two batch up to --max-batch (used on CUDA devices only).
+  if (f.cuda_graphs) predictor.graph_batches = GraphedCall::power_of_two_buckets(o.max_batch);
+  serve::Server server(o, [predictor](const std::string& dir) { return serve::make_bundle_predictor(dir, predictor); });
   server.start();
   std::fprintf(stderr, "spikecast serve: listening on %s:%u (%s %s)\n", o.host.c_str(), server.port(),
                o.registry.empty() ? "bundle" : "registry", o.registry.empty() ? o.model.c_str() : o.registry.c_str());
@@ -73,6 +81,11 @@ Command serve_command() {
                            "bearer token for /v1/admin/* (prefer SPIKECAST_ADMIN_TOKEN or --admin-token-file)");
             sub.add_option("--admin-token-file", f->admin_token_file, "file holding the admin bearer token");
             sub.add_flag("--admin-remote", o.admin_remote, "allow admin routes on a non-loopback bind address");
+            sub.add_option("--device", f->predictor.device, "auto, cpu or cuda[:N]")->capture_default_str();
+            sub.add_option("--precision", f->predictor.precision, "fp32 or bf16 (CUDA autocast)")
+                ->check(CLI::IsMember({"fp32", "bf16"}))
+                ->capture_default_str();
+            sub.add_flag("!--no-cuda-graphs", f->cuda_graphs, "on CUDA, run every batch eagerly instead of replaying graphs");
             sub.callback([f] { run_serve(*f); });
           }};
 }

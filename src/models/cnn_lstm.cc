@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "models/option_reader.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::models {
 
@@ -72,7 +73,7 @@ ForecastOutput CnnLstmImpl::forward(const torch::Tensor& x, const torch::Tensor&
   for (auto& conv : convs_) scales.push_back(conv->forward(c));  // [B, filters, L] each
   torch::Tensor h = dropout_->forward(torch::relu(torch::cat(scales, 1))).transpose(1, 2);  // [B, L, k*filters]
   for (size_t i = 0; i < layers_.size(); ++i) {
-    h = std::get<0>(layers_[i]->forward(h));
+    h = run_recurrent(layers_[i], h);
     if (i + 1 < layers_.size()) h = dropout_->forward(h);
   }
   ForecastOutput out;

@@ -1,10 +1,15 @@
 #include "models/dynamic_ensemble.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 #include "models/model_registry.h"
 #include "models/option_reader.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::models {
 
@@ -124,10 +129,37 @@ void DynamicEnsembleImpl::build() {
 
 MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, const torch::Tensor& filled_fraction) {
   check_input(x);
+  std::vector<ForecastOutput> outputs(members_.size());
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), static_cast<int64_t>(members_.size()));
+  if (x.device().is_cpu() && !torch::GradMode::is_enabled() && threads > 1 && x.size(0) <= kCellKernelMaxBatch) {
+    // Small-batch CPU inference (serving): one member's forward cannot use more than one core, so
+    // the members run side by side, spread over the threads by parameter count (largest first,
+    // each to the least-loaded thread).
+    std::vector<size_t> order(members_.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::vector<int64_t> cost(members_.size(), 0);
+    for (size_t i = 0; i < members_.size(); ++i)
+      for (const auto& p : members_[i]->parameters()) cost[i] += p.numel();
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+    std::vector<std::vector<size_t>> bins(static_cast<size_t>(threads));
+    std::vector<int64_t> load(static_cast<size_t>(threads), 0);
+    for (size_t i : order) {
+      const size_t t = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      bins[t].push_back(i);
+      load[t] += cost[i] + 1;
+    }
+    at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+      torch::NoGradGuard no_grad;  // grad mode is per thread
+      for (int64_t t = begin; t < end; ++t)
+        for (size_t i : bins[static_cast<size_t>(t)]) outputs[i] = members_[i]->forward(x, filled_fraction);
+    });
+  } else {
+    for (size_t i = 0; i < members_.size(); ++i) outputs[i] = members_[i]->forward(x, filled_fraction);
+  }
   MemberForecasts out;
   std::vector<torch::Tensor> preds;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    ForecastOutput o = members_[i]->forward(x, filled_fraction);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ForecastOutput& o = outputs[i];
     preds.push_back(o.value);
     if (static_cast<int>(i) == spike_member_) out.spike_logit = o.spike_logit;
     if (!out.rules_fired.defined() && o.rules_fired.defined()) out.rules_fired = o.rules_fired;

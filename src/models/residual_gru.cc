@@ -1,6 +1,7 @@
 #include "models/residual_gru.h"
 
 #include "models/option_reader.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::models {
 
@@ -59,7 +60,7 @@ ForecastOutput ResidualGruImpl::forward(const torch::Tensor& x, const torch::Ten
   NormalizedWindow w = frame_->normalize(x);
   torch::Tensor h = w.x;  // [B, L, C]
   for (size_t i = 0; i < layers_.size(); ++i) {
-    torch::Tensor g = std::get<0>(layers_[i]->forward(h));  // [B, L, hidden_i]
+    torch::Tensor g = run_recurrent(layers_[i], h);  // [B, L, hidden_i]
     if (i > 0) g = g + (projections_[i] ? projections_[i]->forward(h) : h);  // residual
     h = i + 1 < layers_.size() ? dropout_->forward(g) : g;
   }

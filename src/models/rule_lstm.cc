@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "models/option_reader.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::models {
 
@@ -81,7 +82,7 @@ ForecastOutput RuleLstmImpl::forward(const torch::Tensor& x, const torch::Tensor
     throw ModelError("rule: filled_fraction must be [batch] = [" + std::to_string(x.size(0)) + "], got " +
                      c10::str(filled_fraction.sizes()));
   NormalizedWindow w = frame_->normalize(x);
-  torch::Tensor h = std::get<0>(lstm_->forward(w.x));  // [B, L, hidden]
+  torch::Tensor h = run_recurrent(lstm_, w.x);  // [B, L, hidden]
   torch::Tensor y = frame_->finish(head_->forward(dropout_->forward(h.select(1, h.size(1) - 1))), w);
   torch::Tensor last = x.select(1, x.size(1) - 1).select(1, 0);  // [B] last observed target
   RulesResult r = rules_->forward(y, last, filled_fraction);

@@ -35,9 +35,12 @@ SeasonalNaiveImpl::SeasonalNaiveImpl(const SeasonalNaiveOptions& options)
 
 ForecastOutput SeasonalNaiveImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   check_input(x);
-  torch::Tensor idx = torch::tensor(index_, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  // Made once per device, not per call: a host-to-device copy inside forward() would break CUDA graph
+  // capture and cost a synchronisation on every call.
+  if (!index_tensor_.defined() || index_tensor_.device() != x.device())
+    index_tensor_ = torch::tensor(index_, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
   ForecastOutput out;
-  out.value = x.select(2, 0).index_select(1, idx);  // [B, H]
+  out.value = x.select(2, 0).index_select(1, index_tensor_);  // [B, H]
   return out;
 }
 

@@ -28,6 +28,7 @@ class SeasonalNaiveImpl : public ForecasterImpl {
  private:
   SeasonalNaiveOptions options_;
   std::vector<int64_t> index_;  // [H] input step each horizon step copies
+  torch::Tensor index_tensor_;  // index_ on the device of the last input
 };
 TORCH_MODULE(SeasonalNaive);
 

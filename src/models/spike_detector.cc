@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "models/option_reader.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::models {
 
@@ -79,7 +80,7 @@ ForecastOutput SpikeDetectorImpl::forward(const torch::Tensor& x, const torch::T
   torch::Tensor s = c.permute({2, 0, 1});
   torch::Tensor a = std::get<0>(attention_->forward(s, s, s, {}, /*need_weights=*/false));
   torch::Tensor h = norm_->forward(s + a).transpose(0, 1);  // [B, L, d]
-  h = std::get<0>(bilstm_->forward(h));                     // [B, L, 2*hidden]
+  h = run_recurrent(bilstm_, h);                    // [B, L, 2*hidden]
   // Each direction's summary of the whole window: the forward direction's last step and the backward
   // direction's first step. (The users' h[:, -1] would give the backward direction one step of input
   // and leave its recurrent weights without gradient.)

@@ -1,6 +1,7 @@
 #include "models/stacked_lstm.h"
 
 #include "models/option_reader.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::models {
 
@@ -56,7 +57,7 @@ ForecastOutput StackedLstmImpl::forward(const torch::Tensor& x, const torch::Ten
   NormalizedWindow w = frame_->normalize(x);
   torch::Tensor h = w.x;  // [B, L, C]
   for (size_t i = 0; i < layers_.size(); ++i) {
-    h = std::get<0>(layers_[i]->forward(h));  // [B, L, hidden_i]
+    h = run_recurrent(layers_[i], h);  // [B, L, hidden_i]
     if (i + 1 < layers_.size()) h = dropout_->forward(h);
   }
   torch::Tensor last = h.select(1, h.size(1) - 1);  // [B, hidden_top]

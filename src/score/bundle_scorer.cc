@@ -20,8 +20,12 @@ ScoreReport score_with_bundle(const std::string& bundle_dir, const ScoreOptions&
   const models::BundleManifest manifest = models::read_manifest(bundle_dir);
   const DataConfig data = data_config_from_settings(manifest.extra, bundle_dir);
   const std::string fingerprint = bundle_fingerprint(bundle_dir);
-  std::unique_ptr<serve::Predictor> predictor =
-      serve::make_bundle_predictor(bundle_dir, options.device, options.spike_threshold);
+  serve::BundlePredictorOptions po;
+  po.device = options.device;
+  po.precision = options.precision;
+  po.spike_threshold = options.spike_threshold;
+  if (options.cuda_graphs) po.graph_batches = {options.batch};  // the last, short batch is padded
+  std::unique_ptr<serve::Predictor> predictor = serve::make_bundle_predictor(bundle_dir, po);
   // The manifest read above must be the one loaded: a bundle replaced in between is refused.
   if (bundle_fingerprint(bundle_dir) != fingerprint)
     throw ModelError("bundle '" + bundle_dir + "' changed while it was being loaded; run again");

@@ -11,7 +11,7 @@ nlohmann::json ScoreProgress::to_json() const {
   return {{"version", kVersion},
           {"input", {{"sha256", input_sha256}, {"bytes", input_bytes}}},
           {"bundle_sha256", bundle_sha256},
-          {"options", {{"format", format}, {"batch", batch}, {"spike_threshold", spike_threshold}, {"device", device}}},
+          {"options", {{"format", format}, {"batch", batch}, {"spike_threshold", spike_threshold}, {"device", device}, {"precision", precision}}},
           {"output_bytes", output_bytes},
           {"windows", windows},
           {"input_line", input_line}};
@@ -32,6 +32,7 @@ ScoreProgress ScoreProgress::from_json(const nlohmann::json& j, const std::strin
     p.batch = o.at("batch").get<int64_t>();
     p.spike_threshold = o.at("spike_threshold").get<double>();
     p.device = o.at("device").get<std::string>();
+    p.precision = o.value("precision", std::string("fp32"));
     p.output_bytes = j.at("output_bytes").get<uint64_t>();
     p.windows = j.at("windows").get<int64_t>();
     p.input_line = j.at("input_line").get<int64_t>();
@@ -55,6 +56,7 @@ std::string ScoreProgress::mismatch(const ScoreProgress& r, const ScoreProgress&
   if (r.spike_threshold != n.spike_threshold)
     return differs("--spike-threshold", nlohmann::json(r.spike_threshold).dump(), nlohmann::json(n.spike_threshold).dump());
   if (r.device != n.device) return differs("--device", r.device, n.device);
+  if (r.precision != n.precision) return differs("--precision", r.precision, n.precision);
   return "";
 }
 

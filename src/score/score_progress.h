@@ -21,6 +21,7 @@ struct ScoreProgress {
   int64_t batch = 0;             // windows per predict call (and per chunk)
   double spike_threshold = 0.5;
   std::string device;            // as requested ("auto", "cpu", "cuda:0")
+  std::string precision = "fp32";  // fp32 or bf16: bf16 forecasts differ in the last digits
   uint64_t output_bytes = 0;     // durable prefix of the output
   int64_t windows = 0;           // rows in that prefix (each row one window)
   int64_t input_line = 0;        // last input line read when the chunk was written (informational)

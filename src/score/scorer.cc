@@ -105,6 +105,7 @@ ScoreReport score_csv(serve::Predictor& predictor, const DataConfig& data, const
   now.batch = options.batch;
   now.spike_threshold = options.spike_threshold;
   now.device = options.device;
+  now.precision = options.precision;
 
   // Open the stream first: a bad header fails before the output is touched.
   WindowStream stream(options.input, data, info.input_length, info.channels);

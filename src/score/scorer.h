@@ -29,6 +29,8 @@ struct ScoreOptions {
   int64_t batch = 4096;                    // windows per predict call and per durable chunk
   std::string device = "auto";             // recorded for resume checks; the predictor owns it
   double spike_threshold = 0.5;            // recorded for resume checks; the predictor applies it
+  std::string precision = "fp32";          // fp32 or bf16 (CUDA autocast); recorded for resume checks
+  bool cuda_graphs = true;                 // on CUDA, replay one captured graph per batch
   // Tests: return after this many chunks as if killed (no cleanup, progress file kept); 0: never.
   int64_t stop_after_chunks = 0;
 

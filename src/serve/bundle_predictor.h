@@ -4,16 +4,34 @@
 // itself stays LibTorch-free; `spikecast score` uses the same predictor for batch scoring.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/predictor.h"
 
 namespace spikecast::serve {
 
-// Throws ModelError (missing file, checksum mismatch, incompatible manifest). device: "auto"
-// (CUDA when available), "cpu" or "cuda[:N]". The spike flag is probability >= spike_threshold.
-std::unique_ptr<Predictor> make_bundle_predictor(const std::string& bundle_dir, const std::string& device = "auto",
-                                                 double spike_threshold = 0.5);
+struct BundlePredictorOptions {
+  std::string device = "auto";      // "auto" (CUDA when available), "cpu" or "cuda[:N]"
+  std::string precision = "fp32";   // "fp32", or "bf16" (autocast, CUDA only)
+  double spike_threshold = 0.5;     // the spike flag is probability >= threshold
+  // On CUDA: the batch sizes to capture the whole forward for as CUDA graphs, at load time (a batch
+  // is padded up to the next one; larger batches run eagerly). Empty: always eager. Ignored on the
+  // CPU and in builds without CUDA. GraphedCall::power_of_two_buckets(max) suits a server.
+  std::vector<int64_t> graph_batches;
+};
+
+// Throws ModelError (missing file, checksum mismatch, incompatible manifest) or ConfigError.
+std::unique_ptr<Predictor> make_bundle_predictor(const std::string& bundle_dir, const BundlePredictorOptions& options);
+
+inline std::unique_ptr<Predictor> make_bundle_predictor(const std::string& bundle_dir, const std::string& device = "auto",
+                                                        double spike_threshold = 0.5) {
+  BundlePredictorOptions o;
+  o.device = device;
+  o.spike_threshold = spike_threshold;
+  return make_bundle_predictor(bundle_dir, o);
+}
 
 }  // namespace spikecast::serve

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <dlfcn.h>
 #include <link.h>
 
 #include <climits>
@@ -84,6 +85,14 @@ std::string blas_in_use() {
 }
 
 }  // namespace
+
+bool set_blas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set == nullptr) return false;
+  set(threads);
+  return true;
+}
 
 std::string runtime_summary() {
   std::string out = "LibTorch " + compat::torch_version();

@@ -31,6 +31,11 @@ Context make_context(const std::string& device, const std::string& precision = "
 // Seeds LibTorch's CPU and CUDA generators and turns on deterministic CPU kernels.
 void seed_everything(uint64_t seed);
 
+// Sets the thread count of the BLAS in use when it is OpenBLAS (found at run time); returns false
+// for any other BLAS. Serving calls it with 1: at batch 1 OpenBLAS's threads spin-wait for work
+// more than they compute, and spikecast runs the ensemble's members side by side instead.
+bool set_blas_threads(int threads);
+
 // A one-line description of the runtime: LibTorch version, BLAS, CUDA and cuDNN availability.
 std::string runtime_summary();
 

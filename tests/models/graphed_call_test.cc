@@ -1,0 +1,50 @@
+// GraphedCall: on CUDA (graph capture and replay, with padding to a bucket) it must give what the
+// plain call gives; on the CPU it is the plain call. Runs on every test device.
+#include "tensor/graphed_call.h"
+
+#include <gtest/gtest.h>
+
+#include "models/model_registry.h"
+#include "model_test_util.h"
+
+namespace spikecast {
+namespace {
+
+TEST(GraphedCall, PowerOfTwoBuckets) {
+  EXPECT_EQ(GraphedCall::power_of_two_buckets(1), (std::vector<int64_t>{1}));
+  EXPECT_EQ(GraphedCall::power_of_two_buckets(32), (std::vector<int64_t>{1, 2, 4, 8, 16, 32}));
+  EXPECT_EQ(GraphedCall::power_of_two_buckets(20), (std::vector<int64_t>{1, 2, 4, 8, 16, 20}));
+  EXPECT_TRUE(GraphedCall::power_of_two_buckets(0).empty());
+}
+
+TEST(GraphedCall, MatchesThePlainCallOnEveryDevice) {
+  for (const torch::Device& device : models::test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    torch::manual_seed(4);
+    // A recurrent member: the graph must hold cuDNN's RNN and the per-window normalisation.
+    models::Forecaster model = models::make_forecaster("lstm", models::ModelSpec{24, 3, 5, nlohmann::json::object()});
+    model->to(device);
+    model->eval();
+    torch::InferenceMode inference;
+    auto fn = [&](const torch::Tensor& x) { return model->forward(x).value; };
+    GraphedCall call(fn, device, {1, 4, 8}, /*enabled=*/true);
+    EXPECT_EQ(call.graphed(), device.is_cuda() && GraphedCall::available());
+    const torch::Tensor x = models::test::make_input(11, 24, 5, 2).to(device);
+    call.capture_all(x);
+    for (int64_t b : {1, 3, 8, 11}) {  // exact bucket, padded, last bucket, beyond it (eager)
+      SCOPED_TRACE(b);
+      const torch::Tensor part = x.narrow(0, 0, b);
+      const torch::Tensor expected = fn(part).to(torch::kCPU);
+      const torch::Tensor got = call.to_host(part);
+      ASSERT_EQ(got.sizes(), expected.sizes());
+      EXPECT_TRUE(got.device().is_cpu());
+      EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5);
+    }
+    // Replays see new inputs, not the captured ones.
+    const torch::Tensor y = (x.narrow(0, 0, 4) * 2.0 + 1.0).contiguous();
+    EXPECT_LT((call.to_host(y) - fn(y).to(torch::kCPU)).abs().max().item<double>(), 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace spikecast

@@ -1,0 +1,112 @@
+// The CPU cell kernels against LibTorch's own LSTM/GRU (the oracle), layer by layer and through
+// whole members at batch 1, where the serving path uses them.
+#include "models/recurrent_inference.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/model_registry.h"
+#include "models/recurrent_cells.h"
+#include "model_test_util.h"
+
+namespace spikecast::models {
+namespace {
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+TEST(RecurrentCells, NonlinearitiesMatchTheExactFunctions) {
+  double worst_sigmoid = 0.0, worst_tanh = 0.0;
+  for (double x = -120.0; x <= 120.0; x += 1.0 / 512.0) {
+    const float xf = static_cast<float>(x);
+    worst_sigmoid = std::max(worst_sigmoid, std::abs(cells::sigmoid(xf) - 1.0 / (1.0 + std::exp(-x))));
+    worst_tanh = std::max(worst_tanh, std::abs(cells::tanh(xf) - std::tanh(x)));
+  }
+  EXPECT_LT(worst_sigmoid, 3e-7);
+  EXPECT_LT(worst_tanh, 6e-7);
+  EXPECT_EQ(cells::sigmoid(1e30f), 1.0f);
+  EXPECT_LT(cells::sigmoid(-1e30f), 1e-30f);
+  EXPECT_EQ(cells::tanh(-1e30f), -1.0f);
+}
+
+struct LayerCase {
+  bool gru;
+  int64_t input, hidden, layers;
+  bool bidirectional;
+  int64_t batch;
+};
+
+class RecurrentLayer : public ::testing::TestWithParam<LayerCase> {};
+
+TEST_P(RecurrentLayer, CellKernelsMatchLibTorch) {
+  const LayerCase c = GetParam();
+  torch::manual_seed(3);
+  const torch::Tensor x = test::make_input(c.batch, 100, c.input, 5);
+  torch::NoGradGuard no_grad;
+  torch::Tensor fast, oracle;
+  if (c.gru) {
+    torch::nn::GRU m(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional));
+    m->eval();
+    ASSERT_TRUE(uses_cell_kernels(*m, x));
+    fast = run_recurrent(m, x);
+    oracle = std::get<0>(m->forward(x));
+  } else {
+    torch::nn::LSTM m(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional));
+    m->eval();
+    ASSERT_TRUE(uses_cell_kernels(*m, x));
+    fast = run_recurrent(m, x);
+    oracle = std::get<0>(m->forward(x));
+  }
+  ASSERT_EQ(fast.sizes(), oracle.sizes());
+  EXPECT_LT(max_abs_diff(fast, oracle), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, RecurrentLayer,
+                         ::testing::Values(LayerCase{false, 13, 128, 1, false, 1},   // lstm layer 1
+                                           LayerCase{false, 128, 64, 2, false, 3},   // two layers
+                                           LayerCase{false, 64, 128, 1, true, 2},    // spike BiLSTM
+                                           LayerCase{false, 13, 32, 1, false, 8},    // rule member
+                                           LayerCase{false, 5, 12, 1, true, 1},      // widths off the 64 block
+                                           LayerCase{true, 13, 128, 1, false, 1},    // gru layer 1
+                                           LayerCase{true, 128, 64, 2, true, 4},
+                                           LayerCase{true, 7, 20, 1, false, 1}));
+
+TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
+  torch::nn::LSTM m(torch::nn::LSTMOptions(4, 8).batch_first(true));
+  const torch::Tensor x = torch::randn({2, 10, 4});
+  EXPECT_FALSE(uses_cell_kernels(*m, x)) << "training mode";
+  m->eval();
+  EXPECT_FALSE(uses_cell_kernels(*m, x)) << "autograd on";
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(uses_cell_kernels(*m, x));
+  EXPECT_FALSE(uses_cell_kernels(*m, torch::randn({kCellKernelMaxBatch + 1, 10, 4})));
+  EXPECT_FALSE(uses_cell_kernels(*m, x.to(torch::kFloat64)));
+  torch::nn::LSTM seq_first(torch::nn::LSTMOptions(4, 8));
+  seq_first->eval();
+  EXPECT_FALSE(uses_cell_kernels(*seq_first, x));
+}
+
+// Every recurrent member: a batch of one (cell kernels) equals that window's row of a batch too
+// large for them (LibTorch's path).
+TEST(RecurrentInference, MembersGiveTheSameForecastOnBothPaths) {
+  for (const char* name : {"lstm", "gru", "cnn_lstm", "spike", "rule"}) {
+    SCOPED_TRACE(name);
+    torch::manual_seed(11);
+    Forecaster model = make_forecaster(name, ModelSpec{100, 4, 13, nlohmann::json::object()});
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = test::make_input(kCellKernelMaxBatch + 2, 100, 13, 9);
+    const ForecastOutput batched = model->forward(x);
+    for (int64_t b : {int64_t{0}, kCellKernelMaxBatch + 1}) {
+      const ForecastOutput one = model->forward(x.slice(0, b, b + 1));
+      EXPECT_LT(max_abs_diff(one.value, batched.value.slice(0, b, b + 1)), 2e-5);
+      if (one.spike_logit.defined())
+        EXPECT_LT(max_abs_diff(one.spike_logit, batched.spike_logit.slice(0, b, b + 1)), 2e-5);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spikecast::models
