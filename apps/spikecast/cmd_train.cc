@@ -1,11 +1,16 @@
 // spikecast train: the users' recipe on a CSV, written as a model bundle.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <vector>
 
 #include "command.h"
 #include "core/error.h"
 #include "model_io.h"
 #include "train/progress.h"
+#include "train/seed_summary.h"
 
 namespace spikecast::app {
 namespace {
@@ -16,6 +21,7 @@ struct TrainArgs {
   std::string work_dir;
   bool resume = false;
   std::string progress = "auto";
+  int64_t seeds = 1;
 };
 
 train::Progress::Mode progress_mode(const std::string& s) {
@@ -40,16 +46,47 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
                              std::to_string(data.windows.val.size()) + ", test " +
                              std::to_string(data.windows.test.size()) + "; device " + ctx.device.str() + " " +
                              to_string(ctx.precision));
-  train::TrainRunOptions run_options;
-  run_options.work_dir = args.work_dir.empty() ? args.out + ".work" : args.work_dir;
-  run_options.resume = args.resume;
-  seed_everything(config.train.seed);
-  train::TrainRun run = train::run_training(data, config, ctx, progress, run_options);
-  const train::Evaluation evaluation = train::evaluate_model(*run.ensemble, data, config, ctx);
-  save_run_bundle(args.out, run, data, config, evaluation);
-  std::printf("%s", train::format_scores(evaluation).c_str());
-  std::printf("ensemble mode: %s; trained in %.1fs%s; bundle written to %s\n", run.gate.mode.c_str(), run.seconds,
-              run.stopped_by_deadline ? " (time budget reached)" : "", args.out.c_str());
+  const std::string work_dir = args.work_dir.empty() ? args.out + ".work" : args.work_dir;
+  if (args.seeds < 1) throw ConfigError("--seeds", "must be >= 1, got " + std::to_string(args.seeds));
+  // --seeds N: the whole run N times (seeds seed .. seed+N-1); every seed is evaluated on the test
+  // split for the spread, and the bundle kept is the seed whose ensemble did best on validation.
+  std::vector<train::SeedRun> seed_runs;
+  std::optional<train::TrainRun> kept;
+  std::optional<train::Evaluation> kept_eval;
+  double kept_val = std::numeric_limits<double>::infinity();
+  const int64_t base_seed = static_cast<int64_t>(config.train.seed);
+  for (int64_t i = 0; i < args.seeds; ++i) {
+    Config seed_config = config;
+    seed_config.train.seed = static_cast<uint64_t>(base_seed + i);
+    train::TrainRunOptions run_options;
+    run_options.work_dir = args.seeds == 1 ? work_dir : work_dir + "/seed-" + std::to_string(base_seed + i);
+    run_options.resume = args.resume;
+    if (args.seeds > 1) progress.event("seeds", "seed " + std::to_string(base_seed + i) + " (" + std::to_string(i + 1) +
+                                                    " of " + std::to_string(args.seeds) + ")");
+    seed_everything(seed_config.train.seed);
+    train::TrainRun run = train::run_training(data, seed_config, ctx, progress, run_options);
+    train::Evaluation evaluation = train::evaluate_model(*run.ensemble, data, seed_config, ctx);
+    const auto holdout = run.gate.holdout_mse.find(run.gate.mode);
+    const double val = holdout == run.gate.holdout_mse.end() ? 0.0 : holdout->second;
+    seed_runs.push_back({base_seed + i, val, evaluation.scores});
+    if (!kept || val < kept_val) {
+      kept_val = val;
+      config.train.seed = seed_config.train.seed;
+      kept.emplace(std::move(run));
+      kept_eval.emplace(std::move(evaluation));
+    }
+  }
+  save_run_bundle(args.out, *kept, data, config, *kept_eval);
+  std::printf("%s", train::format_scores(*kept_eval).c_str());
+  std::printf("ensemble mode: %s; trained in %.1fs%s; bundle written to %s\n", kept->gate.mode.c_str(), kept->seconds,
+              kept->stopped_by_deadline ? " (time budget reached)" : "", args.out.c_str());
+  if (args.seeds > 1) {
+    const train::SeedSummary summary = train::summarize_seeds(seed_runs);
+    std::printf("\n%s", train::format_seed_summary(summary).c_str());
+    const std::string path = args.out + ".seeds.json";
+    std::ofstream(path) << summary.to_json().dump(2) << "\n";
+    std::printf("seed summary written to %s\n", path.c_str());
+  }
 }
 
 }  // namespace
@@ -62,6 +99,9 @@ Command train_command() {
             sub.add_option("-o,--out", args->out, "bundle directory to write")->capture_default_str();
             sub.add_option("--work-dir", args->work_dir, "checkpoints (default: <out>.work)");
             sub.add_flag("--resume", args->resume, "continue from the checkpoints of an interrupted run");
+            sub.add_option("--seeds", args->seeds,
+                           "train N times (seeds seed..seed+N-1): test mean and spread; keeps the best on validation")
+                ->capture_default_str();
             sub.add_option("--progress", args->progress, "auto (bar on a terminal, JSON lines otherwise), bar, json, quiet");
             common.add_config_flag(sub);
             common.add_data_flags(sub);
