@@ -189,6 +189,13 @@ IngestResult DataStore::ingest(const std::string& file, const IngestOptions& opt
     history = profile_channels(stored, {0, stored.rows()}, options.screen.max_discrete_levels);
   }
   result.rows_already_stored = first_new;
+  // The file is loaded on its own, so the loader cannot see a gap between the store's last row and
+  // the file's first new one (a missing day): warn as the loader warns about gaps inside a file.
+  if (!first && first_new < in.rows() && st.rows > 0 && st.step_ms > 0 && in.time[first_new] - st.time_end > st.step_ms)
+    result.warnings.push_back(
+        fmt::format("{}:{}: time gap: {} steps missing between the store's last row ('{}') and this row ('{}')", file,
+                    in.source_line[first_new], (in.time[first_new] - st.time_end) / st.step_ms - 1,
+                    format_timestamp(st.time_end), format_timestamp(in.time[first_new])));
   screen_new_rows(in, {first_new, in.rows()}, history, options.screen);
   if (options.after_stage) options.after_stage("loaded");
   if (first_new == in.rows()) {

@@ -67,6 +67,18 @@ TEST_F(DataStoreTest, AnOverlappingFileAddsOnlyItsNewRows) {
   EXPECT_EQ(store.load().rows(), kHistory + 2 * kDay);
 }
 
+TEST_F(DataStoreTest, AMissingDayBetweenTheStoreAndTheFileIsAWarning) {
+  ingest_history();
+  ingest("day1.csv", day(0));
+  const IngestResult r = ingest("day3.csv", day(2));  // day 2 never arrived
+  EXPECT_EQ(r.rows_added, kDay);
+  bool gap = false;
+  for (const std::string& w : r.warnings) gap = gap || (w.find("time gap: 24 steps missing") != std::string::npos &&
+                                                        w.find("day3.csv:2:") != std::string::npos);
+  EXPECT_TRUE(gap);
+  for (const std::string& w : ingest("day4.csv", day(3)).warnings) EXPECT_EQ(w.find("time gap"), std::string::npos) << w;
+}
+
 TEST_F(DataStoreTest, AStoredRowWithOtherValuesIsRefused) {
   ingest_history();
   const std::string before = snapshot();
