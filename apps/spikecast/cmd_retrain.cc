@@ -103,7 +103,9 @@ Command retrain_command() {
                 ->capture_default_str();
             sub.add_option("--warm-epochs", o.warm_epochs, "epochs of a warm start")->capture_default_str();
             sub.add_option("--warm-lr", o.warm_lr, "peak learning rate of a warm start")->capture_default_str();
-            sub.add_option("--margin", o.margin, "promote when MSE(challenger) < (1 - margin) MSE(champion)")
+            sub.add_option("--margin", o.margin,
+                           "promote when MSE(challenger) < (1 - margin) MSE(champion); negative (>= -1) tolerates a "
+                           "worse one")
                 ->capture_default_str();
             sub.add_option("--max-scale-jump", o.screen.max_scale_jump, "refusal factor for new rows (0: off)")
                 ->capture_default_str();

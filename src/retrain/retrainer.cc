@@ -91,7 +91,10 @@ void RetrainOptions::validate() const {
   if (replay_windows < 0) throw ConfigError("retrain.replay", fmt::format("must be >= 0, got {}", replay_windows));
   if (warm_epochs < 1) throw ConfigError("retrain.warm_epochs", fmt::format("must be >= 1, got {}", warm_epochs));
   if (!(warm_lr > 0)) throw ConfigError("retrain.warm_lr", fmt::format("must be > 0, got {}", warm_lr));
-  if (!(margin >= 0 && margin < 1)) throw ConfigError("retrain.margin", fmt::format("must be in [0, 1), got {}", margin));
+  // A negative margin tolerates a challenger worse by that share (-1: promote whenever the challenger's MSE is
+  // finite and below twice the champion's), for a forced roll-forward or a deterministic test.
+  if (!(margin >= -1 && margin < 1))
+    throw ConfigError("retrain.margin", fmt::format("must be in [-1, 1), got {}", margin));
   if (psi_bins < 2) throw ConfigError("retrain.psi_bins", fmt::format("must be >= 2, got {}", psi_bins));
   screen.validate();
 }

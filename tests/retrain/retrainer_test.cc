@@ -99,6 +99,15 @@ TEST_F(RetrainTest, AWarmStartBeginsFromTheChampionsWeightsAndReportsDriftAndBot
   }
 }
 
+TEST_F(RetrainTest, ANegativeMarginDownToMinusOneIsATolerance) {
+  options.margin = -1;  // promote unless the challenger's MSE is twice the champion's or worse
+  EXPECT_NO_THROW(options.validate());
+  options.margin = -1.5;
+  EXPECT_THROW(options.validate(), ConfigError);
+  options.margin = 1;
+  EXPECT_THROW(options.validate(), ConfigError);
+}
+
 TEST_F(RetrainTest, AWorseChallengerIsRejectedAndTheChampionStaysLive) {
   ASSERT_EQ(ingest("day1.csv", day(0)), kDay);
   // A learning rate that wrecks the weights in one epoch.
