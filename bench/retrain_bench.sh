@@ -6,14 +6,21 @@
 # wall seconds, training seconds, the held-out MSE of champion and challenger, the decision.
 #
 #   bench/retrain_bench.sh [--bin PATH] [--device cpu|cuda] [--rows N] [--day-rows N]
-#                          [--epochs N] [--out DIR] [--extra "flags for retrain"]
-# Defaults: --bin build/apps/spikecast/spikecast, --device cpu, --rows 781163, --day-rows 24.
+#                          [--epochs N] [--budget S] [--members LIST] [--out DIR]
+#                          [--extra "flags for retrain"]
+# Defaults: --bin build/apps/spikecast/spikecast, --device cpu, --rows 781163, --day-rows 24,
+# --epochs 3, no budget, every member. --budget S passes --time-budget S to each of the three
+# retrains (bootstrap, warm, full): the run then takes at most about 2 S plus the warm start, data
+# generation, ingest and evaluation. The GPU run of docs/benchmarks.md ("Retraining"):
+#   bench/retrain_bench.sh --device cuda --budget 120     (about 5 minutes on an H100)
 set -euo pipefail
 BIN=build/apps/spikecast/spikecast
 DEVICE=cpu
 ROWS=781163
 DAY=24
 EPOCHS=3
+BUDGET=0
+MEMBERS=""
 OUT=retrain-bench
 EXTRA=""
 while [[ $# -gt 0 ]]; do
@@ -23,6 +30,8 @@ while [[ $# -gt 0 ]]; do
     --rows) ROWS=$2; shift 2 ;;
     --day-rows) DAY=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
+    --budget) BUDGET=$2; shift 2 ;;
+    --members) MEMBERS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --extra) EXTRA=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -36,7 +45,11 @@ head -n $((ROWS + 1)) all.csv > history.csv
 { head -n 1 all.csv; tail -n "$DAY" all.csv; } > day.csv
 
 now() { date +%s.%N; }
-common=(--device "$DEVICE" --epochs "$EPOCHS" --progress json $EXTRA)
+common=(--device "$DEVICE" --epochs "$EPOCHS" --progress json)
+[[ "$BUDGET" != 0 ]] && common+=(--time-budget "$BUDGET")
+[[ -n "$MEMBERS" ]] && common+=(--members "$MEMBERS")
+# shellcheck disable=SC2206  # --extra is split on spaces on purpose
+common+=($EXTRA)
 "$BIN" ingest history.csv --store store >/dev/null
 t0=$(now)
 "$BIN" retrain --store store --registry reg --full "${common[@]}" > bootstrap.log 2> bootstrap.err
@@ -50,10 +63,12 @@ t2=$(now)
 t3=$(now)
 "$BIN" retrain --store store --registry reg-full --reports reports-full --full "${common[@]}" > full.log 2> full.err || true
 t4=$(now)
-python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$champion" "$ROWS" "$DAY" "$DEVICE" <<'PY'
+python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$champion" "$ROWS" "$DAY" "$DEVICE" "$EPOCHS" "$BUDGET" "$MEMBERS" "$EXTRA" <<'PY' | tee result.json
 import glob, json, sys
 t0, t1, t2, t3, t4 = map(float, sys.argv[1:6])
 champion, rows, day, device = sys.argv[6], int(sys.argv[7]), int(sys.argv[8]), sys.argv[9]
+settings = {"epochs": int(sys.argv[10]), "time_budget_s": float(sys.argv[11]), "members": sys.argv[12] or "all",
+            "extra": sys.argv[13]}
 def report(d):
     r = json.load(open(sorted(glob.glob(d + "/retrain-*.json"))[-1]))
     m = r.get("metrics", {})
@@ -64,7 +79,7 @@ def report(d):
             "challenger_mse": m.get("challenger", {}).get("mse_original"),
             "challenger_mae": m.get("challenger", {}).get("mae_original"),
             "windows": r.get("training")}
-print(json.dumps({"rows": rows, "day_rows": day, "device": device, "champion": champion,
+print(json.dumps({"rows": rows, "day_rows": day, "device": device, "settings": settings, "champion": champion,
                   "bootstrap_wall_s": round(t1 - t0, 2),
                   "warm": dict(report("reports-warm"), wall_s=round(t3 - t2, 2)),
                   "full": dict(report("reports-full"), wall_s=round(t4 - t3, 2))}, indent=2))
