@@ -12,9 +12,9 @@ namespace {
 
 enum class Cell { kLstm, kGru };
 
-// By value: named_parameters() returns a fresh dictionary.
-torch::Tensor parameter(const torch::nn::Module& layer, const std::string& name) {
-  const auto params = layer.named_parameters(/*recurse=*/false);
+using Parameters = torch::OrderedDict<std::string, torch::Tensor>;
+
+const torch::Tensor& parameter(const Parameters& params, const std::string& name) {
   const torch::Tensor* p = params.find(name);
   if (p == nullptr) throw ModelError("recurrent layer has no parameter '" + name + "'");
   return *p;
@@ -26,19 +26,21 @@ torch::Tensor cell_forward(const torch::nn::Module& layer, const torch::nn::deta
   const int64_t hidden = o.hidden_size(), gates = (cell == Cell::kLstm ? 4 : 3) * hidden;
   const int64_t dirs = o.bidirectional() ? 2 : 1;
   const int64_t batch = x.size(0), steps = x.size(1);
+  // One dictionary per call (named_parameters() builds a fresh one each time).
+  const Parameters params = layer.named_parameters(/*recurse=*/false);
   torch::Tensor input = x.contiguous();
   for (int64_t l = 0; l < o.num_layers(); ++l) {
     torch::Tensor out = torch::empty({batch, steps, dirs * hidden}, x.options());
     for (int64_t d = 0; d < dirs; ++d) {
       const std::string sfx = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
-      const torch::Tensor w_ih = parameter(layer, "weight_ih" + sfx);
-      const torch::Tensor w_hh = parameter(layer, "weight_hh" + sfx);
+      const torch::Tensor w_ih = parameter(params, "weight_ih" + sfx);
+      const torch::Tensor w_hh = parameter(params, "weight_hh" + sfx);
       // Input projections of every step in one matrix product: [B, T, G].
       torch::Tensor xp = torch::matmul(input, w_ih.t());
       torch::Tensor b_hh;
       if (o.bias()) {
-        xp = xp + parameter(layer, "bias_ih" + sfx);
-        b_hh = parameter(layer, "bias_hh" + sfx);
+        xp = xp + parameter(params, "bias_ih" + sfx);
+        b_hh = parameter(params, "bias_hh" + sfx);
         if (cell == Cell::kLstm) xp = xp + b_hh;  // LSTM adds both biases outside the product
       } else {
         b_hh = torch::zeros({gates}, x.options());
