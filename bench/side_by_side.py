@@ -10,7 +10,9 @@ scripts/gpu-bench.sh leaves in one folder:
 
 Any file may be missing (a failed phase): its column shows '-'. Ratios are speed-ups of spikecast
 (peer time / our time, our rate / peer rate): above 1 means spikecast is ahead.
-Usage: side_by_side.py DIR [--markdown]"""
+With --cpu it compares ours_cpu.json (spikecast bench --device cpu) with peer_cpu.json (the peer's
+bench.py on the CPU) instead (bench/cpu_side_by_side.sh).
+Usage: side_by_side.py DIR [--markdown] [--cpu]"""
 import json, os, sys
 
 
@@ -76,9 +78,48 @@ def peer_train(doc, member, batch, bf16):
     return None
 
 
+def print_table(rows, md):
+    head = ['figure', 'unit', 'spikecast', 'peer', 'tuned peer', 'vs peer', 'vs tuned']
+    table = [[f, u, fmt(o), fmt(p), fmt(t), ratio(o, p, hib), ratio(o, t, hib)] for f, u, o, p, t, hib in rows]
+    if md:
+        print('| ' + ' | '.join(head) + ' |')
+        print('|' + '---|' * len(head))
+        for r in table:
+            print('| ' + ' | '.join(r) + ' |')
+    else:
+        w = [max(len(str(r[i])) for r in table + [head]) for i in range(len(head))]
+        for r in [head] + table:
+            print('  '.join(str(c).ljust(w[i]) if i < 2 else str(c).rjust(w[i]) for i, c in enumerate(r)))
+
+
+def main_cpu(d, md):
+    ours, peer = load(d, 'ours_cpu.json'), load(d, 'peer_cpu.json')
+    members = ['lstm', 'gru', 'cnn_lstm', 'spike', 'rule']
+    rows = []
+    batches = sorted({r['batch'] for r in (ours or {}).get('train', [])} | {r['batch'] for r in (peer or {}).get('train', [])})
+    for bs in batches:
+        for m in members:
+            o, p = ours_train(ours, m, bs), peer_train(peer, m, bs, False)
+            rows.append((f'train {m} bs{bs} fp32', 'samples/s', o and o['samples_per_s'], p and p['samples_per_s'], None, True))
+        o = (ours or {}).get('train_all_members', {}).get(str(bs))
+        ps = [peer_train(peer, m, bs, False) for m in members]
+        rows.append((f'epoch, all five, bs{bs}', 's (781,163)', o and o['users_epoch_s'],
+                     sum(r['epoch_s_781k'] for r in ps) if all(ps) else None, None, False))
+    for bs in (1, 32, 1000):
+        o = ours_latency(ours, bs)
+        p = (peer or {}).get('ensemble_latency', {}).get(str(bs))
+        rows.append((f'ensemble p50 bs{bs}', 'ms', o and o['p50_ms'], p and p['p50_ms'], None, False))
+        rows.append((f'ensemble p99 bs{bs}', 'ms', o and o['p99_ms'], p and p['p99_ms'], None, False))
+    print(f"ours_cpu: {ours.get('device')} {ours.get('date')}; {ours.get('runtime')}" if ours else 'ours_cpu: missing')
+    print(f"peer_cpu: torch {peer.get('torch')}" if peer else 'peer_cpu: missing')
+    print_table(rows, md)
+
+
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.environ.get('OUT', '.')
     md = '--markdown' in sys.argv
+    if '--cpu' in sys.argv:
+        return main_cpu(d, md)
     fp32, bf16 = load(d, 'ours_fp32.json'), load(d, 'ours_bf16.json')
     peer, tuned, tinf = load(d, 'peer_cuda.json'), load(d, 'tuned.json'), load(d, 'tuned_infer.json')
     tl = tuned_lines(d)
@@ -109,6 +150,12 @@ def main():
     rows.append(('epoch, all five, bs1024 bf16', 's (781,163)', all5(bf16, 1024), peer_all5(1024, True), t1024, False))
     t4096 = [v for k, v in (tuned or {}).items() if k.startswith('bs4096') and isinstance(v, (int, float))]
     rows.append(('epoch, all five, bs4096 bf16', 's (781,163)', all5(bf16, 4096), None, min(t4096) if t4096 else None, False))
+    # Side by side (each member on its own thread and stream), as `spikecast train` runs on CUDA;
+    # the tuned peer's figure is its five streams at batch 4096.
+    t_conc = (tuned or {}).get('bs4096_concurrent_streams_epoch_s')
+    for v in (bf16 or {}).get('train_together', []):
+        rows.append((f"epoch, all five side by side, bs{v['batch']} bf16", 's (781,163)', v['users_epoch_s'], None,
+                     t_conc if v['batch'] >= 4096 else None, False))
 
     for m in members:
         o = ours_train(fp32, m, 32)
@@ -136,8 +183,6 @@ def main():
         fl = bf16['flops']
         rows.append(('FLOP floor, epoch of all five', 's (781,163)', fl.get('floor_epoch_s_users'), None, None, False))
 
-    head = ['figure', 'unit', 'spikecast', 'peer', 'tuned peer', 'vs peer', 'vs tuned']
-    table = [[f, u, fmt(o), fmt(p), fmt(t), ratio(o, p, hib), ratio(o, t, hib)] for f, u, o, p, t, hib in rows]
     for doc, name in ((fp32, 'ours_fp32'), (bf16, 'ours_bf16')):
         if doc:
             print(f"{name}: {doc.get('device')} {doc.get('precision')} {doc.get('date')}; data {doc.get('data', {}).get('rows')} rows; {doc.get('runtime')}")
@@ -147,16 +192,7 @@ def main():
             print(f'{name}: missing')
     for doc, name in ((peer, 'peer'), (tuned, 'tuned'), (tinf, 'tuned_infer')):
         print(f"{name}: {'present' if doc else 'missing'}" + (f" ({doc.get('device')}, torch {doc.get('torch')})" if doc and 'device' in doc else ''))
-    if md:
-        print('| ' + ' | '.join(head) + ' |')
-        print('|' + '---|' * len(head))
-        for r in table:
-            print('| ' + ' | '.join(r) + ' |')
-    else:
-        w = [max(len(str(r[i])) for r in table + [head]) for i in range(len(head))]
-        for r in [head] + table:
-            print('  '.join(str(c).ljust(w[i]) if i < 2 else str(c).rjust(w[i]) for i, c in enumerate(r)))
-
+    print_table(rows, md)
 
 if __name__ == '__main__':
     main()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side measurement of issue 7, in one device call on the GPU machine:
 #   builds spikecast (scripts/build-gpu.sh), runs `spikecast bench` (fp32 at the users' batch 32;
-#   bf16 at 1024 and 4096 with the time-budget run), `spikecast plan`, then the PyTorch peer
+#   bf16 at 1024, 4096 and 16384, members in turn and side by side, with the time-budget run), `spikecast plan`, then the PyTorch peer
 #   (.peer/bench.py, tuned.py, tuned_infer.py) on the same card, and prints one table
 #   (bench/side_by_side.py).
 # Device tool: carry [".deps", ".peer", "report/node_modules"]; .peer is a copy of
@@ -9,6 +9,8 @@
 # Everything goes under $OUT: the JSON files, side_by_side.txt and logs/<phase>.log. Each phase has
 # a time limit inside an overall budget (GPU_BENCH_BUDGET_S, default 510 s of wall time); a phase
 # that fails or runs out of time is reported and the others still run.
+# GPU_BENCH_TESTS=1 also builds and runs models_tests on the card first (every model against the
+# CPU oracle, CUDA graphs, side streams); GPU_BENCH_PLAN=0 skips `spikecast plan`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUTDIR=${OUT:-out}
@@ -46,15 +48,21 @@ phase() {
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >"$OUTDIR/logs/gpu.txt" 2>&1 || true
 git log -1 --format='%H %cI' >"$OUTDIR/logs/commit.txt" 2>/dev/null || true
 
-phase build 300 env BUILD_DIR=build-gpu scripts/build-gpu.sh spikecast
+if [ "${GPU_BENCH_TESTS:-0}" = 1 ]; then
+  phase build 330 env BUILD_DIR=build-gpu scripts/build-gpu.sh spikecast models_tests
+  phase models_tests 90 build-gpu/tests/models/models_tests --gtest_brief=1
+else
+  phase build 300 env BUILD_DIR=build-gpu scripts/build-gpu.sh spikecast
+fi
 if [ -x "$B" ]; then
   # The users' setting: batch 32, fp32; every member, the ensemble's latency in fp32.
   phase ours_fp32 100 "$B" bench --device cuda --precision fp32 --batch 32 --steps 30 \
     --phases matmul,train,latency --out "$OUTDIR/ours_fp32.json"
   # Large batches in bf16, the fixed-budget validation run (8 s per member), latency, throughput.
-  phase ours_bf16 170 "$B" bench --device cuda --precision bf16 --batch 1024,4096 --steps 20 \
+  # Each batch size also trains all five side by side (own thread and stream each).
+  phase ours_bf16 200 "$B" bench --device cuda --precision bf16 --batch 1024,4096,16384 --steps 20 \
     --budget 8 --budget-batch 1024 --throughput-batch 8192,65536 --out "$OUTDIR/ours_bf16.json"
-  phase plan 90 "$B" plan --device cuda --precision bf16 --batch 32,1024 --rows 200000 \
+  [ "${GPU_BENCH_PLAN:-1}" = 0 ] || phase plan 90 "$B" plan --device cuda --precision bf16 --batch 32,1024 --rows 200000 \
     --json "$OUTDIR/plan.json"
 else
   STATUS+=("spikecast: not built; our phases skipped")

@@ -37,6 +37,7 @@ struct CommonOptions {
   std::optional<std::string> device;
   std::optional<std::string> precision;
   std::optional<std::string> ensemble_mode;
+  std::optional<std::string> member_schedule;
 
   // Adds the flags to a subcommand (only those it uses).
   void add_config_flag(CLI::App& cmd);

@@ -35,6 +35,8 @@ void CommonOptions::add_train_flags(CLI::App& cmd) {
   cmd.add_option("--device", device, "auto, cpu or cuda[:N]");
   cmd.add_option("--precision", precision, "auto, fp32, bf16 or fp16 (CUDA autocast)");
   cmd.add_option("--ensemble", ensemble_mode, "auto (chosen on validation), gated, static or equal");
+  cmd.add_option("--member-schedule", member_schedule,
+                 "auto (members side by side on CUDA, in turn on the CPU), together or in_turn");
 }
 
 Config CommonOptions::resolve() const {
@@ -71,6 +73,7 @@ Config CommonOptions::resolve() const {
   if (device) c.train.device = *device;
   if (precision) c.train.precision = *precision;
   if (ensemble_mode) c.train.ensemble = *ensemble_mode;
+  if (member_schedule) c.train.member_schedule = *member_schedule;
   c.validate();
   return c;
 }

@@ -91,6 +91,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
   if (o.has_phase("train")) {
     doc["train"] = nlohmann::json::array();
     nlohmann::json all = nlohmann::json::object();
+    nlohmann::json together = nlohmann::json::array();
     for (int64_t batch : o.batches) {
       double epoch_s = 0;
       int ok = 0;
@@ -105,12 +106,21 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
                                     r.memory.peak_bytes / 1048576.0));
         });
       }
-      // Members are trained in turn, so all of them take the sum of their times.
+      // Members in turn take the sum of their times.
       if (ok == static_cast<int>(o.members.size()))
         all[std::to_string(batch)] = {{"batch", batch}, {"users_epoch_s", epoch_s},
                                       {"samples_per_s", static_cast<double>(kUsersWindows) / epoch_s}};
+      // Side by side, as `spikecast train` runs them on CUDA.
+      if (o.members.size() > 1)
+        guarded(doc, "train.together.b" + std::to_string(batch), log, [&] {
+          const TogetherResult r = measure_training_together(o.members, data, batch, o.steps, ctx, o.seed);
+          together.push_back(r.to_json());
+          log_line(log, fmt::format("bench: train all members side by side, batch {:>5}: epoch {:>8.1f} s, {} {:.1f} MiB",
+                                    batch, r.users_epoch_s, r.memory.kind, r.memory.peak_bytes / 1048576.0));
+        });
     }
     doc["train_all_members"] = all;
+    doc["train_together"] = together;
   }
 
   if (o.has_phase("budget") && o.budget_s > 0) {
@@ -172,6 +182,9 @@ std::string bench_table(const nlohmann::json& d) {
     }
     for (const auto& [k, v] : d["train_all_members"].items())
       out += fmt::format("{:<10} {:>6} {:>10} {:>12.0f} {:>14.1f}   (members in turn)\n", "all", v["batch"].get<int64_t>(),
+                         "", v["samples_per_s"].get<double>(), v["users_epoch_s"].get<double>());
+    for (const auto& v : d.value("train_together", nlohmann::json::array()))
+      out += fmt::format("{:<10} {:>6} {:>10} {:>12.0f} {:>14.1f}   (side by side)\n", "all", v["batch"].get<int64_t>(),
                          "", v["samples_per_s"].get<double>(), v["users_epoch_s"].get<double>());
   }
   if (d.contains("budget")) {

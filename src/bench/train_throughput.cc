@@ -1,12 +1,16 @@
 #include "bench/train_throughput.h"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <cstdio>
 #include <limits>
 #include <random>
 
 #include "core/error.h"
 #include "models/model_registry.h"
+#include "tensor/compat.h"
+#include "tensor/side_streams.h"
 #include "train/member_trainer.h"
 
 namespace spikecast::bench {
@@ -20,6 +24,17 @@ TrainConfig base_config(int64_t batch, uint64_t seed) {
   return c;
 }
 
+// A random sample of exactly n training windows (with repeats when the data is smaller), so each
+// epoch is whole batches.
+std::vector<int64_t> sample_windows(const BenchData& data, int64_t n, uint64_t seed) {
+  const auto& all = data.dataset.windows.train;
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
+  std::vector<int64_t> windows(static_cast<size_t>(n));
+  for (auto& w : windows) w = all[pick(rng)];
+  return windows;
+}
+
 }  // namespace
 
 nlohmann::json ThroughputResult::to_json() const {
@@ -30,13 +45,7 @@ nlohmann::json ThroughputResult::to_json() const {
 
 ThroughputResult measure_training(const std::string& member, const BenchData& data, int64_t batch, int64_t steps,
                                   const Context& ctx, uint64_t seed, const models::ModelSpec* spec_override) {
-  // A random sample of exactly batch * steps training windows (with repeats when the data is
-  // smaller), so each epoch is `steps` full batches.
-  const auto& all = data.dataset.windows.train;
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
-  std::vector<int64_t> windows(static_cast<size_t>(batch * steps));
-  for (auto& w : windows) w = all[pick(rng)];
+  const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
 
   TrainConfig config = base_config(batch, seed);
   config.epochs = 2;
@@ -62,6 +71,46 @@ ThroughputResult measure_training(const std::string& member, const BenchData& da
   r.batch = batch;
   r.steps = steps;
   r.users_epoch_s = static_cast<double>(kUsersWindows) / std::max(r.samples_per_s, 1e-9);
+  return r;
+}
+
+nlohmann::json TogetherResult::to_json() const {
+  return {{"members", members}, {"batch", batch},     {"steps", steps}, {"seconds", seconds},
+          {"users_epoch_s", users_epoch_s}, {"samples_per_s", static_cast<double>(kUsersWindows) / users_epoch_s},
+          {"memory", memory.to_json()}};
+}
+
+TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
+                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed) {
+  const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
+  TrainConfig config = base_config(batch, seed);
+  config.epochs = 1;
+  config.max_batches_per_epoch = steps;
+  MemoryProbe probe(ctx.device);
+  probe.reset();
+  std::vector<models::Forecaster> models;
+  for (const auto& m : members) models.push_back(models::make_forecaster(m, data.spec(m)));
+  train::Progress quiet(train::Progress::Mode::kQuiet);
+  const auto run_all = [&] {
+    std::vector<std::function<void()>> tasks;
+    for (auto& model : models)
+      tasks.emplace_back([&] {
+        const train::MemberResult r = train::train_member(*model, *data.device_data, windows, {}, config, ctx, quiet);
+        if (r.history.empty()) throw Error("bench: " + r.model + " ran no epoch side by side");
+      });
+    run_on_threads(ctx.device, tasks);
+  };
+  run_all();  // warm-up: allocator, cuDNN plans, autocast caches on every thread
+  const auto t0 = std::chrono::steady_clock::now();
+  run_all();
+  compat::synchronize(ctx.device);
+  TogetherResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.memory = probe.read();
+  r.members = members;
+  r.batch = batch;
+  r.steps = steps;
+  r.users_epoch_s = r.seconds * static_cast<double>(kUsersWindows) / static_cast<double>(batch * steps);
   return r;
 }
 

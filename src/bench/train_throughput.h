@@ -37,6 +37,23 @@ ThroughputResult measure_training(const std::string& member, const BenchData& da
                                   const Context& ctx, uint64_t seed,
                                   const models::ModelSpec* spec_override = nullptr);
 
+struct TogetherResult {
+  std::vector<std::string> members;
+  int64_t batch = 0;
+  int64_t steps = 0;            // timed optimizer steps of each member
+  double seconds = 0;           // wall time of the timed run, device synchronised
+  double users_epoch_s = 0;     // one epoch of every member at kUsersWindows, side by side
+  MemoryReading memory;         // all members at once
+
+  nlohmann::json to_json() const;
+};
+
+// Every member at once, as `spikecast train` trains them on CUDA (train.member_schedule): each on
+// its own host thread and CUDA stream through train_member. One untimed run of `steps` steps per
+// member warms up, then a second is timed by the wall clock until every member has finished.
+TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
+                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed);
+
 struct BudgetPoint {
   double seconds = 0;  // since the member's training began (validation passes included)
   double val_loss = 0;

@@ -91,6 +91,7 @@ void TrainConfig::validate() const {
   if (!(warmup_fraction >= 0 && warmup_fraction < 1))
     throw ConfigError("train.warmup_fraction", "must be in [0, 1)");
   one_of("schedule", schedule, {"cosine", "plateau", "constant"});
+  one_of("member_schedule", member_schedule, {"auto", "together", "in_turn"});
   one_of("loss", loss, {"mse", "huber"});
   one_of("ensemble", ensemble, {"auto", "gated", "static", "equal"});
   if (!(clip_norm >= 0)) throw ConfigError("train.clip_norm", "must be >= 0");

@@ -94,6 +94,10 @@ struct TrainConfig {
   int64_t max_batches_per_epoch = 0;  // 0 = every training window each epoch
   double time_budget_s = 0;           // whole run; 0 = none. Ends gracefully, best weights kept
   std::string ensemble = "auto";      // auto (chosen on validation) | gated | static | equal
+  // How members train: "auto" side by side on CUDA (each on its own host thread and stream: one
+  // member alone leaves most of the card idle), in turn on the CPU; "together" or "in_turn" forces
+  // one. Side by side is not bitwise reproducible (the members share the random generator).
+  std::string member_schedule = "auto";
   int64_t gate_epochs = 300;          // full-batch epochs fitting the gate on validation predictions
   double gate_lr = 3e-3;
   double gate_weight_decay = 1e-3;

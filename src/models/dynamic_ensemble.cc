@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "core/error.h"
 #include "models/model_registry.h"
 #include "models/option_reader.h"
 #include "models/recurrent_inference.h"
+#include "tensor/side_streams.h"
 
 namespace spikecast::models {
 
@@ -115,6 +117,7 @@ void DynamicEnsembleImpl::build() {
   for (size_t i = 0; i < members_.size(); ++i) {
     register_module("member" + std::to_string(i) + "_" + members_[i]->type_name(), members_[i]);
     if (spike_member_ < 0 && members_[i]->has_spike_head()) spike_member_ = static_cast<int>(i);
+    member_cost_.push_back(count_parameters(*members_[i]));
   }
   if (options_.mode == "equal") return;
   static_logits_ = register_parameter("static_logits", torch::zeros({m, h}));
@@ -135,11 +138,9 @@ MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, co
     // Small-batch CPU inference (serving): one member's forward cannot use more than one core, so
     // the members run side by side, spread over the threads by parameter count (largest first,
     // each to the least-loaded thread).
+    const std::vector<int64_t>& cost = member_cost_;
     std::vector<size_t> order(members_.size());
     std::iota(order.begin(), order.end(), size_t{0});
-    std::vector<int64_t> cost(members_.size(), 0);
-    for (size_t i = 0; i < members_.size(); ++i)
-      for (const auto& p : members_[i]->parameters()) cost[i] += p.numel();
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
     std::vector<std::vector<size_t>> bins(static_cast<size_t>(threads));
     std::vector<int64_t> load(static_cast<size_t>(threads), 0);
@@ -153,6 +154,15 @@ MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, co
       for (int64_t t = begin; t < end; ++t)
         for (size_t i : bins[static_cast<size_t>(t)]) outputs[i] = members_[i]->forward(x, filled_fraction);
     });
+  } else if (x.is_cuda() && !torch::GradMode::is_enabled()) {
+    // Inference on a GPU: each member on its own stream, so their kernels overlap on the card
+    // (also inside a CUDA graph capture, which records the fork and the join).
+    std::vector<std::function<void()>> tasks;
+    for (size_t i = 0; i < members_.size(); ++i)
+      tasks.emplace_back([&, i] { outputs[i] = members_[i]->forward(x, filled_fraction); });
+    run_on_side_streams(x.device(), tasks);
+    for (const ForecastOutput& o : outputs)
+      for (const torch::Tensor& t : {o.value, o.spike_logit, o.rules_fired, o.weights}) keep_for_current_stream(t);
   } else {
     for (size_t i = 0; i < members_.size(); ++i) outputs[i] = members_[i]->forward(x, filled_fraction);
   }

@@ -88,6 +88,7 @@ class DynamicEnsembleImpl : public ForecasterImpl {
   DynamicEnsembleOptions options_;
   std::vector<Forecaster> members_;
   int spike_member_ = -1;
+  std::vector<int64_t> member_cost_;       // parameters per member: spreads members over CPU threads
   torch::Tensor static_logits_;            // [M, H], modes gated and static
   torch::nn::Linear gate_in_{nullptr};     // (context + M*H) -> hidden, mode gated
   torch::nn::Dropout gate_dropout_{nullptr};

@@ -1,5 +1,9 @@
 #include "models/spike_detector.h"
 
+#include <algorithm>
+#include <limits>
+#include <vector>
+
 #include "core/error.h"
 #include "models/option_reader.h"
 #include "models/recurrent_inference.h"
@@ -72,13 +76,27 @@ SpikeDetectorImpl::SpikeDetectorImpl(const SpikeDetectorOptions& options)
   spike_head_ = register_module("spike_head", DenseHead(so));
 }
 
+torch::Tensor self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s,
+                             int64_t max_score_elements) {
+  const int64_t len = s.size(0), batch = s.size(1);
+  const int64_t per_window = std::max<int64_t>(1, attention->options.num_heads() * len * len);
+  const int64_t chunk = std::max<int64_t>(1, max_score_elements / per_window);
+  if (batch <= chunk) return std::get<0>(attention->forward(s, s, s, {}, /*need_weights=*/false));
+  std::vector<torch::Tensor> parts;
+  for (int64_t b = 0; b < batch; b += chunk) {
+    const torch::Tensor part = s.narrow(1, b, std::min(chunk, batch - b));
+    parts.push_back(std::get<0>(attention->forward(part, part, part, {}, /*need_weights=*/false)));
+  }
+  return torch::cat(parts, 1);
+}
+
 ForecastOutput SpikeDetectorImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   check_input(x);
   NormalizedWindow w = frame_->normalize(x);
   torch::Tensor c = torch::relu(conv_->forward(w.x.transpose(1, 2)));  // [B, d, L]
   // LibTorch's MultiheadAttention is sequence-first in both 1.13 and 2.x: [L, B, d].
   torch::Tensor s = c.permute({2, 0, 1});
-  torch::Tensor a = std::get<0>(attention_->forward(s, s, s, {}, /*need_weights=*/false));
+  torch::Tensor a = self_attention(attention_, s);
   torch::Tensor h = norm_->forward(s + a).transpose(0, 1);  // [B, L, d]
   h = run_recurrent(bilstm_, h);                    // [B, L, 2*hidden]
   // Each direction's summary of the whole window: the forward direction's last step and the backward

@@ -6,6 +6,8 @@
 //     -> value [B, H], spike_logit [B]
 #pragma once
 
+#include <limits>
+
 #include "models/dense_head.h"
 #include "models/forecast_frame.h"
 #include "models/forecaster.h"
@@ -50,5 +52,12 @@ class SpikeDetectorImpl : public ForecasterImpl {
   DenseHead spike_head_{nullptr};
 };
 TORCH_MODULE(SpikeDetector);
+
+// Self-attention over s [L, B, d] (sequence first). LibTorch's MultiheadAttention materialises the
+// [B * heads, L, L] scores; past 2^31 - 1 elements CUDA's softmax and reductions index out of range
+// (an illegal memory access at batch 65,536 with L = 100), so larger batches go through in chunks
+// of whole windows (rows are independent). The result equals one call's.
+torch::Tensor self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s,
+                             int64_t max_score_elements = std::numeric_limits<int32_t>::max());
 
 }  // namespace spikecast::models

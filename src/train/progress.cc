@@ -45,6 +45,7 @@ Progress::Progress(Mode mode, std::FILE* out) : mode_(mode), out_(out) {
 void Progress::step(const std::string& model, int64_t epoch, int64_t epochs, int64_t step, int64_t steps,
                     double loss, double samples_per_s, double eta_s) {
   if (mode_ != Mode::kBar) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   if (step != steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
@@ -60,6 +61,7 @@ void Progress::step(const std::string& model, int64_t epoch, int64_t epochs, int
 
 void Progress::epoch_end(const EpochRecord& r) {
   if (mode_ == Mode::kQuiet) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   if (mode_ == Mode::kBar) {
     std::fprintf(out_, "\r%-14s epoch %3lld  train %.5f  val %.5f%s  lr %.2e  %.1fs  %.0f samples/s%20s\n",
                  r.model.c_str(), static_cast<long long>(r.epoch), r.train_loss, r.val_loss,
@@ -77,6 +79,7 @@ void Progress::epoch_end(const EpochRecord& r) {
 
 void Progress::event(const std::string& name, const std::string& message) {
   if (mode_ == Mode::kQuiet) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   if (mode_ == Mode::kBar) {
     std::fprintf(out_, "%s: %s\n", name.c_str(), message.c_str());
   } else {

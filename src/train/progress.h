@@ -1,9 +1,11 @@
 // Training progress: a one-line bar on a terminal (model, epoch, step, loss, samples/s, ETA),
 // JSON lines otherwise (one object per epoch end and per stage), so logs stay machine-readable.
+// Thread-safe: members training side by side report through one Progress.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <string>
 
 namespace spikecast::train {
@@ -37,6 +39,7 @@ class Progress {
   Mode mode_;
   std::FILE* out_;
   std::chrono::steady_clock::time_point last_draw_{};
+  std::mutex mutex_;
 };
 
 }  // namespace spikecast::train

@@ -3,9 +3,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "core/error.h"
 #include "models/model_registry.h"
+#include "tensor/side_streams.h"
 #include "train/checkpoint.h"
 
 namespace spikecast::train {
@@ -120,30 +122,50 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
   ens_options.members.clear();
   ens_options.mode = "equal";
   const size_t n_members = tc.members.size();
+  // Build every member first (each from its own seed, in order: the same initial weights whichever
+  // way they train), reloading those a resumed run already finished.
+  std::vector<std::string> stems(n_members);
+  std::vector<MemberResult> results(n_members);
+  std::vector<size_t> pending;
   for (size_t i = 0; i < n_members; ++i) {
     const std::string& name = tc.members[i];
     seed_everything(tc.seed + i);
     const nlohmann::json opts = member_options(name, config, data);
     models::Forecaster model = models::make_forecaster(name, models::ModelSpec{L, H, C, opts});
     model->to(ctx.device);
-    const std::string stem = ckpt_dir.empty() ? "" : (fs::path(ckpt_dir) / (std::to_string(i) + "-" + name)).string();
-    MemberResult result;
-    if (!stem.empty() && options.resume && fs::exists(stem + ".final.pt")) {
-      result = load_finished(stem + ".final.pt", *model, ctx);
+    stems[i] = ckpt_dir.empty() ? "" : (fs::path(ckpt_dir) / (std::to_string(i) + "-" + name)).string();
+    if (!stems[i].empty() && options.resume && fs::exists(stems[i] + ".final.pt")) {
+      results[i] = load_finished(stems[i] + ".final.pt", *model, ctx);
       progress.event("resume", name + " already trained; reloaded");
     } else {
-      // Members share what is left of the budget evenly (the gate needs little).
-      const double share = deadline.active() ? deadline.remaining_s() / static_cast<double>(n_members - i) : 0;
-      const Deadline member_deadline = deadline.active() ? Deadline(std::max(share, 1e-3)) : Deadline();
-      progress.event("train", name + " (" + std::to_string(models::count_parameters(*model)) + " parameters)");
-      result = train_member(*model, device_data, data.windows.train, data.windows.val, tc, ctx, progress,
-                            stem.empty() ? "" : stem + ".pt", member_deadline, options.hooks);
-      if (!stem.empty()) save_finished(stem + ".final.pt", *model, result);
+      pending.push_back(i);
     }
-    run.stopped_by_deadline = run.stopped_by_deadline || result.stopped_by_deadline;
-    run.members.push_back(result);
     members.push_back(model);
     ens_options.members.push_back({name, model->options_json()});
+  }
+  const auto train_one = [&](size_t i, const Deadline& member_deadline) {
+    progress.event("train", tc.members[i] + " (" + std::to_string(models::count_parameters(*members[i])) + " parameters)");
+    results[i] = train_member(*members[i], device_data, data.windows.train, data.windows.val, tc, ctx, progress,
+                              stems[i].empty() ? "" : stems[i] + ".pt", member_deadline, options.hooks);
+    if (!stems[i].empty()) save_finished(stems[i] + ".final.pt", *members[i], results[i]);
+  };
+  const bool together = tc.member_schedule == "together" || (tc.member_schedule == "auto" && ctx.is_cuda());
+  if (together && pending.size() > 1) {
+    // Side by side: each member on its own host thread (and CUDA stream), all sharing the budget.
+    progress.event("train", std::to_string(pending.size()) + " members side by side");
+    std::vector<std::function<void()>> tasks;
+    for (size_t i : pending) tasks.emplace_back([&, i] { train_one(i, deadline); });
+    run_on_threads(ctx.device, tasks);
+  } else {
+    for (size_t k = 0; k < pending.size(); ++k) {
+      // Members share what is left of the budget evenly (the gate needs little).
+      const double share = deadline.active() ? deadline.remaining_s() / static_cast<double>(pending.size() - k) : 0;
+      train_one(pending[k], deadline.active() ? Deadline(std::max(share, 1e-3)) : Deadline());
+    }
+  }
+  for (const MemberResult& result : results) {
+    run.stopped_by_deadline = run.stopped_by_deadline || result.stopped_by_deadline;
+    run.members.push_back(result);
   }
 
   seed_everything(tc.seed + 7919);  // the gate's initial weights and dropout: same with or without resume

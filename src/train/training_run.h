@@ -1,4 +1,5 @@
-// The users' recipe end to end: members trained in turn on the training windows (early stopping on
+// The users' recipe end to end: members trained (side by side on CUDA, in turn on the CPU:
+// train.member_schedule) on the training windows (early stopping on
 // validation), then the ensemble gate on the members' validation predictions with the members
 // frozen (ensemble_trainer.h), then an optional short joint fine-tune at a low learning rate.
 // Checkpoints go to <work_dir>/checkpoints; with resume, finished members are reloaded and an

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "model_test_util.h"
 #include "models/model_registry.h"
+#include "models/spike_detector.h"
 
 namespace spikecast::models::test {
 namespace {
@@ -19,6 +20,25 @@ TEST(SpikeDetectorTest, DeterministicUnderSeed) { expect_deterministic("spike", 
 TEST(SpikeDetectorTest, TinyBatchOverfits) { expect_overfits("spike", kSpec); }
 TEST(SpikeDetectorTest, SaveLoadIdentical) { expect_save_load_identical("spike", kSpec); }
 TEST(SpikeDetectorTest, DevicesMatchCpu) { expect_devices_match_cpu("spike", kSpec); }
+
+TEST(SpikeDetectorTest, ChunkedAttentionEqualsOneCall) {
+  // Large batches go through the attention in chunks (2^31-element score limit on CUDA); a small
+  // limit forces 1-, 2- and 3-window chunks here, on every test device.
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    torch::manual_seed(3);
+    torch::nn::MultiheadAttention attention(torch::nn::MultiheadAttentionOptions(8, 2));
+    attention->to(device);
+    attention->eval();
+    const torch::Tensor s = torch::randn({6, 7, 8}).to(device);  // [L, B, d]
+    const torch::Tensor whole = self_attention(attention, s);
+    for (int64_t windows : {1, 2, 3}) {
+      const torch::Tensor chunked = self_attention(attention, s, windows * 2 * 6 * 6);
+      ASSERT_EQ(chunked.sizes(), whole.sizes());
+      EXPECT_LT((chunked - whole).abs().max().item<double>(), 1e-5) << windows;
+    }
+  }
+}
 
 TEST(SpikeDetectorTest, HasSpikeLogit) {
   Forecaster m = make_forecaster("spike", kSpec);

@@ -63,6 +63,32 @@ TEST(TrainingRun, AGateFittedOnValidationTurnsAwayFromAUselessMember) {
                                                    0.5 * run.gate.holdout_mse.at("member:repeat_last"));
 }
 
+TEST(TrainingRun, MembersSideBySideTrainAsTheyDoInTurn) {
+  // train.member_schedule = together runs each member on its own thread (on CUDA, its own stream).
+  // Without dropout nothing random is shared between members, so each must reach what it reaches
+  // when the members train one after another.
+  Config config = small_config();
+  config.train.members = {"linear", "gru", "repeat_last"};
+  config.train.epochs = 2;
+  config.model_options["gru"] = R"({"dropout": 0.0})";
+  const Dataset data = small_dataset(config);
+  Progress quiet(Progress::Mode::kQuiet);
+  config.train.member_schedule = "in_turn";
+  const TrainRun in_turn = run_training(data, config, Context{}, quiet);
+  config.train.member_schedule = "together";
+  const TrainRun together = run_training(data, config, Context{}, quiet);
+  ASSERT_EQ(together.members.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(config.train.members[i]);
+    EXPECT_EQ(together.members[i].model, in_turn.members[i].model);
+    EXPECT_EQ(together.members[i].epochs_run, in_turn.members[i].epochs_run);
+    EXPECT_NEAR(together.members[i].best_val_loss, in_turn.members[i].best_val_loss,
+                1e-4 * std::abs(in_turn.members[i].best_val_loss));
+  }
+  EXPECT_EQ(together.members[1].epochs_run, 2);
+  EXPECT_EQ(together.gate.mode, in_turn.gate.mode);
+}
+
 TEST(TrainingRun, ResumeReloadsFinishedMembers) {
   Config config = small_config();
   config.train.members = {"linear", "gru"};

@@ -1,0 +1,78 @@
+#include "tensor/side_streams.h"
+
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#ifdef SPIKECAST_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace spikecast {
+
+#ifdef SPIKECAST_WITH_CUDA
+void run_on_side_streams(const torch::Device& device, const std::vector<std::function<void()>>& tasks) {
+  if (!device.is_cuda() || tasks.size() < 2) {
+    for (const auto& task : tasks) task();
+    return;
+  }
+  const c10::DeviceIndex index = device.has_index() ? device.index() : c10::cuda::current_device();
+  const at::cuda::CUDAStream main = at::cuda::getCurrentCUDAStream(index);
+  at::cuda::CUDAEvent fork;
+  fork.record(main);
+  std::vector<at::cuda::CUDAEvent> done(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const at::cuda::CUDAStream side = at::cuda::getStreamFromPool(false, index);
+    fork.block(side);
+    {
+      c10::cuda::CUDAStreamGuard guard(side);
+      tasks[i]();
+    }
+    done[i].record(side);
+  }
+  for (auto& event : done) event.block(main);
+}
+
+void keep_for_current_stream(const torch::Tensor& t) {
+  if (t.defined() && t.is_cuda()) t.record_stream(at::cuda::getCurrentCUDAStream(t.device().index()));
+}
+#else
+void run_on_side_streams(const torch::Device&, const std::vector<std::function<void()>>& tasks) {
+  for (const auto& task : tasks) task();
+}
+
+void keep_for_current_stream(const torch::Tensor&) {}
+#endif
+
+void run_on_threads(const torch::Device& device, const std::vector<std::function<void()>>& tasks) {
+  std::mutex mutex;
+  std::exception_ptr first_error;
+  std::vector<std::thread> threads;
+  threads.reserve(tasks.size());
+  for (const auto& task : tasks) {
+    threads.emplace_back([&device, &task, &mutex, &first_error] {
+      try {
+#ifdef SPIKECAST_WITH_CUDA
+        if (device.is_cuda()) {
+          const c10::DeviceIndex index = device.has_index() ? device.index() : c10::cuda::current_device();
+          c10::cuda::CUDAGuard device_guard(index);
+          c10::cuda::CUDAStreamGuard stream_guard(at::cuda::getStreamFromPool(false, index));
+          task();
+          at::cuda::getCurrentCUDAStream(index).synchronize();
+          return;
+        }
+#endif
+        task();
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!first_error) first_error = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+}  // namespace spikecast
