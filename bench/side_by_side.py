@@ -171,6 +171,9 @@ def main():
         rows.append((f'ensemble p50 bs{bs} fp32', 'ms', o32 and o32['p50_ms'], p and p['p50_ms'], t32 and t32['p50_ms'], False))
         rows.append((f'ensemble p99 bs{bs} fp32', 'ms', o32 and o32['p99_ms'], p and p['p99_ms'], t32 and t32['p99_ms'], False))
         rows.append((f'ensemble p50 bs{bs} bf16', 'ms', o16 and o16['p50_ms'], None, t16 and t16['p50_ms'], False))
+    for doc, prec in ((fp32, 'fp32'), (bf16, 'bf16')):
+        for r in (doc or {}).get('latency_in_turn', []):
+            rows.append((f"ensemble members in turn p50 bs{r['batch']} {prec}", 'ms', r['p50_ms'], None, None, False))
     for r in (bf16 or {}).get('throughput', []):
         t = (tinf or {}).get(f"bf16_bs{r['batch']}_eager")
         rows.append((f"ensemble throughput bs{r['batch']} bf16", 'windows/s', r['windows_per_s'], None, t and t['windows_per_s'], True))

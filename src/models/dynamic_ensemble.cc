@@ -132,6 +132,22 @@ void DynamicEnsembleImpl::build() {
 
 MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, const torch::Tensor& filled_fraction) {
   check_input(x);
+  if (!torch::GradMode::is_enabled() && x.size(0) > max_forward_batch_) {
+    std::vector<torch::Tensor> preds, spikes, rules;
+    for (int64_t b = 0; b < x.size(0); b += max_forward_batch_) {
+      const int64_t n = std::min(max_forward_batch_, x.size(0) - b);
+      const MemberForecasts part =
+          member_forecasts(x.narrow(0, b, n), filled_fraction.defined() ? filled_fraction.narrow(0, b, n) : filled_fraction);
+      preds.push_back(part.preds);
+      if (part.spike_logit.defined()) spikes.push_back(part.spike_logit);
+      if (part.rules_fired.defined()) rules.push_back(part.rules_fired);
+    }
+    MemberForecasts out;
+    out.preds = torch::cat(preds);
+    if (!spikes.empty()) out.spike_logit = torch::cat(spikes);
+    if (!rules.empty()) out.rules_fired = torch::cat(rules);
+    return out;
+  }
   std::vector<ForecastOutput> outputs(members_.size());
   const int64_t threads = std::min<int64_t>(at::get_num_threads(), static_cast<int64_t>(members_.size()));
   if (x.device().is_cpu() && !torch::GradMode::is_enabled() && threads > 1 && x.size(0) <= kCellKernelMaxBatch) {
@@ -154,7 +170,7 @@ MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, co
       for (int64_t t = begin; t < end; ++t)
         for (size_t i : bins[static_cast<size_t>(t)]) outputs[i] = members_[i]->forward(x, filled_fraction);
     });
-  } else if (x.is_cuda() && !torch::GradMode::is_enabled()) {
+  } else if (x.is_cuda() && !torch::GradMode::is_enabled() && side_streams_) {
     // Inference on a GPU: each member on its own stream, so their kernels overlap on the card
     // (also inside a CUDA graph capture, which records the fork and the join).
     std::vector<std::function<void()>> tasks;

@@ -14,6 +14,7 @@
 //   x [B, L, C] -> members [B, M, H] -> value [B, H], weights [B, M, H], spike_logit [B]
 #pragma once
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,14 @@ class DynamicEnsembleImpl : public ForecasterImpl {
   // requires_grad(false) on every member parameter (true to unfreeze).
   void freeze_members(bool frozen = true);
   const std::vector<Forecaster>& members() const { return members_; }
+
+  // Run-time settings of inference (not saved with the model):
+  // GPU inference runs each member on its own CUDA stream (true, the default) or in turn (false);
+  // `spikecast bench` measures both.
+  void set_side_streams(bool on) { side_streams_ = on; }
+  // Inference (no grad) over more windows than this runs in chunks of this many: past ~2^31
+  // elements in one intermediate, CUDA kernels index out of range (batch 65,536 crashed the card).
+  void set_max_forward_batch(int64_t windows) { max_forward_batch_ = std::max<int64_t>(1, windows); }
   const DynamicEnsembleOptions& options() const { return options_; }
 
  private:
@@ -89,6 +98,8 @@ class DynamicEnsembleImpl : public ForecasterImpl {
   std::vector<Forecaster> members_;
   int spike_member_ = -1;
   std::vector<int64_t> member_cost_;       // parameters per member: spreads members over CPU threads
+  bool side_streams_ = true;
+  int64_t max_forward_batch_ = 16384;
   torch::Tensor static_logits_;            // [M, H], modes gated and static
   torch::nn::Linear gate_in_{nullptr};     // (context + M*H) -> hidden, mode gated
   torch::nn::Dropout gate_dropout_{nullptr};

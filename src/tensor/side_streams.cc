@@ -1,6 +1,8 @@
 #include "tensor/side_streams.h"
 
 #include <exception>
+#include <map>
+#include <utility>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +15,24 @@
 namespace spikecast {
 
 #ifdef SPIKECAST_WITH_CUDA
+namespace {
+
+// Task i always runs on the same stream of the device. The caching allocator keeps a separate pool
+// per stream, so fresh pool streams on every call (round-robin over 32) would strand cached memory
+// on idle streams and make it cudaFree and cudaMalloc again: measured on the H200, throughput at
+// batch 8192 fell from 213k to 78k windows/s and one-window latency rose from 3.0 to 5.3 ms.
+at::cuda::CUDAStream side_stream(c10::DeviceIndex index, size_t slot) {
+  static std::mutex mutex;
+  static std::map<std::pair<c10::DeviceIndex, size_t>, at::cuda::CUDAStream> streams;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_pair(index, slot);
+  auto it = streams.find(key);
+  if (it == streams.end()) it = streams.emplace(key, at::cuda::getStreamFromPool(false, index)).first;
+  return it->second;
+}
+
+}  // namespace
+
 void run_on_side_streams(const torch::Device& device, const std::vector<std::function<void()>>& tasks) {
   if (!device.is_cuda() || tasks.size() < 2) {
     for (const auto& task : tasks) task();
@@ -24,7 +44,7 @@ void run_on_side_streams(const torch::Device& device, const std::vector<std::fun
   fork.record(main);
   std::vector<at::cuda::CUDAEvent> done(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
-    const at::cuda::CUDAStream side = at::cuda::getStreamFromPool(false, index);
+    const at::cuda::CUDAStream side = side_stream(index, i);
     fork.block(side);
     {
       c10::cuda::CUDAStreamGuard guard(side);

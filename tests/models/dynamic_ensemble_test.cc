@@ -192,6 +192,36 @@ TEST(DynamicEnsembleTest, BuiltFromGivenMembers) {
   EXPECT_THROW((void)DynamicEnsemble(o, wrong), ConfigError);
 }
 
+TEST(DynamicEnsembleTest, LargeBatchesInChunksAndMembersInTurnGiveTheSameForecast) {
+  // Inference over more windows than max_forward_batch runs in chunks (CUDA's 2^31-element limit),
+  // and GPU inference runs members on side streams or in turn: every way must give one answer, on
+  // every test device (the CPU first: the oracle).
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    seed_everything(12);
+    auto e = make_ensemble(10, 2, 3);
+    perturb_gate(*e);
+    e->to(device);
+    e->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = make_input(7, 10, 3, 5).to(device);
+    const ForecastOutput whole = e->forward(x);
+    e->set_max_forward_batch(3);
+    const ForecastOutput chunked = e->forward(x);
+    e->set_max_forward_batch(16384);
+    e->set_side_streams(false);
+    const ForecastOutput in_turn = e->forward(x);
+    e->set_side_streams(true);
+    for (const ForecastOutput* o : {&chunked, &in_turn}) {
+      ASSERT_EQ(o->value.sizes(), whole.value.sizes());
+      EXPECT_LT((o->value - whole.value).abs().max().item<double>(), 1e-5);
+      ASSERT_TRUE(o->spike_logit.defined());
+      EXPECT_LT((o->spike_logit - whole.spike_logit).abs().max().item<double>(), 1e-5);
+      EXPECT_LT((o->weights - whole.weights).abs().max().item<double>(), 1e-5);
+    }
+  }
+}
+
 TEST(DynamicEnsembleTest, BadConfigurationsAreConfigErrors) {
   EXPECT_THROW(make_forecaster("ensemble", {8, 1, 2, {{"mode", "vote"}}}), ConfigError);
   EXPECT_THROW(make_forecaster("ensemble", {8, 1, 2, {{"members", nlohmann::json::array()}}}), ConfigError);
