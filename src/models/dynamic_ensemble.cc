@@ -14,6 +14,9 @@
 #include "tensor/side_streams.h"
 
 namespace spikecast::models {
+namespace {
+constexpr int64_t kSideStreamMaxBatch = 2048;
+}  // namespace
 
 std::vector<EnsembleMember> DynamicEnsembleOptions::default_members() {
   std::vector<EnsembleMember> m;
@@ -170,9 +173,11 @@ MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, co
       for (int64_t t = begin; t < end; ++t)
         for (size_t i : bins[static_cast<size_t>(t)]) outputs[i] = members_[i]->forward(x, filled_fraction);
     });
-  } else if (x.is_cuda() && !torch::GradMode::is_enabled() && side_streams_) {
-    // Inference on a GPU: each member on its own stream, so their kernels overlap on the card
-    // (also inside a CUDA graph capture, which records the fork and the join).
+  } else if (x.is_cuda() && !torch::GradMode::is_enabled() && side_streams_ && x.size(0) <= kSideStreamMaxBatch) {
+    // Small-batch inference on a GPU: each member on its own stream, so their kernels overlap on
+    // the card (also inside a CUDA graph capture, which records the fork and the join). Measured on
+    // the H200 (docs/performance.md): batch 32 fp32 6.4 -> 3.3 ms; at batch 8192 the members fill
+    // the card alone and side streams cost 3-13% of throughput, so large batches run in turn.
     std::vector<std::function<void()>> tasks;
     for (size_t i = 0; i < members_.size(); ++i)
       tasks.emplace_back([&, i] { outputs[i] = members_[i]->forward(x, filled_fraction); });

@@ -7,6 +7,7 @@
 
 #ifdef SPIKECAST_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -56,6 +57,10 @@ torch::Tensor GraphedCall::to_host(const torch::Tensor& x) {
     // very large batch) every later call runs eagerly instead of failing.
     graphs_.clear();
     graphed_ = false;
+    // The failed capture's pool and the blocks cached for it stay reserved otherwise, and the eager
+    // call then runs out of memory too (seen at batch 16,384 fp32: 124 GiB reserved, unallocated).
+    at::cuda::getCurrentCUDAStream(device_.index()).synchronize();
+    c10::cuda::CUDACachingAllocator::emptyCache();
     std::fprintf(stderr, "spikecast: CUDA graph capture failed at batch %lld, running eagerly: %s\n",
                  static_cast<long long>(*bucket), e.what_without_backtrace());
     return fn_(x).to(torch::kCPU);
