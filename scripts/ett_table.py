@@ -42,6 +42,17 @@ for d, h in keys:
     print(f"| {d} | {h} | " + " | ".join(cells) + " |")
 peer = sorted(glob.glob(os.path.join(out, "acc_*.json")))
 if peer:
-    print("\nThe peer (../shared/bench/peer/accuracy.py, same call, same card): test MSE\n")
+    print("\nThe peer (../shared/bench/peer/accuracy.py, same call, same card): test MSE, mean over seeds "
+          "(training seconds per model in brackets)\n")
+    names = None
     for p in peer:
-        print(f"`{os.path.basename(p)}`:\n\n```\n{json.dumps(json.load(open(p)), indent=1)[:4000]}\n```\n")
+        doc = json.load(open(p))
+        for h, by_model in sorted(doc["summary"].items(), key=lambda kv: int(kv[0])):
+            if names is None:
+                names = list(by_model)
+                print("| data | H | seeds | " + " | ".join(names) + " |")
+                print("|---|---|---|" + "---|" * len(names))
+            n = max(v["test_mse"]["n"] for v in by_model.values())
+            cells = [f"{by_model[m]['test_mse']['mean']:.4f} ({by_model[m]['train_s']['mean']:.1f} s)" if m in by_model else "-"
+                     for m in names]
+            print(f"| {doc['dataset']} | {h} | {n} | " + " | ".join(cells) + " |")

@@ -55,6 +55,7 @@ Command bench_command() {
             sub.add_option("--budget", o.budget_s, "seconds of training per member in the budget run; 0 = skip")
                 ->capture_default_str();
             sub.add_option("--budget-batch", o.budget_batch, "batch size of the budget run")->capture_default_str();
+            sub.add_flag("!--no-cuda-graphs", o.cuda_graphs, "train with eager steps instead of captured CUDA graphs");
             sub.add_option("--budget-eval-steps", o.budget_eval_steps, "steps between validation passes")
                 ->capture_default_str();
             sub.add_option("--budget-val-windows", o.budget_val_windows, "validation windows per pass")

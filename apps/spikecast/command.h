@@ -38,6 +38,7 @@ struct CommonOptions {
   std::optional<std::string> precision;
   std::optional<std::string> ensemble_mode;
   std::optional<std::string> member_schedule;
+  bool no_cuda_graphs = false;
 
   // Adds the flags to a subcommand (only those it uses).
   void add_config_flag(CLI::App& cmd);

@@ -37,6 +37,7 @@ void CommonOptions::add_train_flags(CLI::App& cmd) {
   cmd.add_option("--ensemble", ensemble_mode, "auto (chosen on validation), gated, static or equal");
   cmd.add_option("--member-schedule", member_schedule,
                  "auto (members side by side on CUDA, in turn on the CPU), together or in_turn");
+  cmd.add_flag("--no-cuda-graphs", no_cuda_graphs, "on CUDA, run every training step eagerly instead of a captured graph");
 }
 
 Config CommonOptions::resolve() const {
@@ -74,6 +75,7 @@ Config CommonOptions::resolve() const {
   if (precision) c.train.precision = *precision;
   if (ensemble_mode) c.train.ensemble = *ensemble_mode;
   if (member_schedule) c.train.member_schedule = *member_schedule;
+  if (no_cuda_graphs) c.train.cuda_graphs = false;
   c.validate();
   return c;
 }

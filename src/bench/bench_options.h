@@ -30,6 +30,7 @@ struct BenchOptions {
   int64_t matmul_size = 8192;     // n of the n x n x n GEMM that measures the matrix rate
   std::vector<std::string> phases = {"matmul", "train", "budget", "latency"};
   uint64_t seed = 1;
+  bool cuda_graphs = true;        // training steps captured as CUDA graphs, as `spikecast train` does
 
   // Rows the generator makes: `rows`, or the users' scale when 0.
   int64_t resolved_rows() const;

@@ -53,6 +53,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
                         {"precision", to_string(ctx.precision)},
                         {"runtime", runtime_summary()},
                         {"users_windows", kUsersWindows},
+                        {"train_cuda_graphs", o.cuda_graphs && ctx.is_cuda()},
                         {"errors", nlohmann::json::object()}};
   seed_everything(o.seed);
   const BenchData data = make_bench_data(o.resolved_rows(), o.input_length, o.horizon, o.seed, ctx.device);
@@ -98,7 +99,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
       int ok = 0;
       for (const auto& m : o.members) {
         guarded(doc, "train." + m + ".b" + std::to_string(batch), log, [&] {
-          const ThroughputResult r = measure_training(m, data, batch, o.steps, ctx, o.seed);
+          const ThroughputResult r = measure_training(m, data, batch, o.steps, ctx, o.seed, nullptr, o.cuda_graphs);
           doc["train"].push_back(r.to_json());
           epoch_s += r.users_epoch_s;
           ++ok;
@@ -111,10 +112,10 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
       if (ok == static_cast<int>(o.members.size()))
         all[std::to_string(batch)] = {{"batch", batch}, {"users_epoch_s", epoch_s},
                                       {"samples_per_s", static_cast<double>(kUsersWindows) / epoch_s}};
-      // Side by side, as `spikecast train` runs them on CUDA.
-      if (o.members.size() > 1)
+      // Side by side, as `spikecast train` runs them on CUDA (on a CPU they train in turn).
+      if (o.members.size() > 1 && ctx.is_cuda())
         guarded(doc, "train.together.b" + std::to_string(batch), log, [&] {
-          const TogetherResult r = measure_training_together(o.members, data, batch, o.steps, ctx, o.seed);
+          const TogetherResult r = measure_training_together(o.members, data, batch, o.steps, ctx, o.seed, o.cuda_graphs);
           together.push_back(r.to_json());
           log_line(log, fmt::format("bench: train all members side by side, batch {:>5}: epoch {:>8.1f} s, {} {:.1f} MiB",
                                     batch, r.users_epoch_s, r.memory.kind, r.memory.peak_bytes / 1048576.0));

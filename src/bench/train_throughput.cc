@@ -44,10 +44,12 @@ nlohmann::json ThroughputResult::to_json() const {
 }
 
 ThroughputResult measure_training(const std::string& member, const BenchData& data, int64_t batch, int64_t steps,
-                                  const Context& ctx, uint64_t seed, const models::ModelSpec* spec_override) {
+                                  const Context& ctx, uint64_t seed, const models::ModelSpec* spec_override,
+                                  bool cuda_graphs) {
   const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
 
   TrainConfig config = base_config(batch, seed);
+  config.cuda_graphs = cuda_graphs;
   config.epochs = 2;
   config.max_batches_per_epoch = steps;
 
@@ -81,9 +83,11 @@ nlohmann::json TogetherResult::to_json() const {
 }
 
 TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
-                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed) {
+                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed,
+                                         bool cuda_graphs) {
   const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
   TrainConfig config = base_config(batch, seed);
+  config.cuda_graphs = cuda_graphs;
   config.epochs = 1;
   config.max_batches_per_epoch = steps;
   MemoryProbe probe(ctx.device);

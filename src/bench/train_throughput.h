@@ -33,9 +33,10 @@ struct ThroughputResult {
 // trainer itself (EpochRecord::samples_per_s, which ends with a host read of the loss and so
 // includes every queued kernel). No validation windows, so no evaluation is timed.
 // `spec_override`: build the member from this spec instead of data.spec(member) (plan's widths).
+// `cuda_graphs`: the trainer's train.cuda_graphs (captured steps on CUDA).
 ThroughputResult measure_training(const std::string& member, const BenchData& data, int64_t batch, int64_t steps,
                                   const Context& ctx, uint64_t seed,
-                                  const models::ModelSpec* spec_override = nullptr);
+                                  const models::ModelSpec* spec_override = nullptr, bool cuda_graphs = true);
 
 struct TogetherResult {
   std::vector<std::string> members;
@@ -52,7 +53,8 @@ struct TogetherResult {
 // its own host thread and CUDA stream through train_member. One untimed run of `steps` steps per
 // member warms up, then a second is timed by the wall clock until every member has finished.
 TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
-                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed);
+                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed,
+                                         bool cuda_graphs = true);
 
 struct BudgetPoint {
   double seconds = 0;  // since the member's training began (validation passes included)

@@ -98,6 +98,9 @@ struct TrainConfig {
   // member alone leaves most of the card idle), in turn on the CPU; "together" or "in_turn" forces
   // one. Side by side is not bitwise reproducible (the members share the random generator).
   std::string member_schedule = "auto";
+  // On CUDA, capture each member's training step as a CUDA graph after a few eager steps (one
+  // launch per step instead of thousands; train/captured_step.h). Needs accumulation 1, not fp16.
+  bool cuda_graphs = true;
   int64_t gate_epochs = 300;          // full-batch epochs fitting the gate on validation predictions
   double gate_lr = 3e-3;
   double gate_weight_decay = 1e-3;

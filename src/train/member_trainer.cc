@@ -6,9 +6,11 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
 
 #include "core/error.h"
 #include "tensor/compat.h"
+#include "train/captured_step.h"
 #include "train/checkpoint.h"
 #include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
@@ -22,18 +24,9 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Clips the global gradient norm without a host synchronisation (clip_grad_norm_ returns a
-// double, which would stall the GPU every step).
-void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
-  std::vector<torch::Tensor> norms;
-  for (const auto& p : params)
-    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2).to(torch::kFloat32));
-  if (norms.empty()) return;
-  const torch::Tensor total = torch::stack(norms).norm(2);
-  const torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
-  for (const auto& p : params)
-    if (p.grad().defined()) p.grad().detach().mul_(coef.to(p.grad().dtype()));
-}
+// Eager steps before the step is captured: cuDNN and cuBLAS initialise lazily, and the
+// optimizer's state and the gradients must exist.
+constexpr int64_t kEagerStepsBeforeCapture = 3;
 
 void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -77,6 +70,17 @@ std::vector<EpochRecord> history_from(const torch::Tensor& t, const std::string&
 torch::Tensor scalar(double v) { return torch::tensor(v, torch::kFloat64); }
 
 }  // namespace
+
+void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2).to(torch::kFloat32));
+  if (norms.empty()) return;
+  const torch::Tensor total = torch::stack(norms).norm(2);
+  const torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+  for (const auto& p : params)
+    if (p.grad().defined()) p.grad().detach().mul_(coef.to(p.grad().dtype()));
+}
 
 Deadline::Deadline(double seconds) : active_(seconds > 0) {
   if (active_) end_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -191,6 +195,12 @@ MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
     progress.event("resume", result.model + " from epoch " + std::to_string(first_epoch));
   }
 
+  // On CUDA the step is captured as a CUDA graph after a few eager steps (captured_step.h); a
+  // batch of another size (the epoch's last) and everything when capture fails run eagerly.
+  bool try_capture = CapturedStep::usable(config, ctx);
+  std::unique_ptr<CapturedStep> captured;
+  int64_t eager_steps = 0;
+
   model.train();
   for (int64_t epoch = first_epoch; epoch < config.epochs; ++epoch) {
     if (deadline.expired()) {
@@ -211,27 +221,53 @@ MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
       const int64_t b0 = step * batch, b1 = std::min(n_train, b0 + batch);
       const torch::Tensor starts = train_idx.index_select(0, perm.slice(0, b0, b1));
       const int64_t n_batch = b1 - b0;
-      optimizer.zero_grad();
-      for (int64_t m0 = 0; m0 < n_batch; m0 += micro) {
-        const int64_t m1 = std::min(n_batch, m0 + micro);
-        const WindowBatch wb = data.gather(starts.slice(0, m0, m1));
-        torch::Tensor loss;
-        {
-          compat::AutocastScope autocast(ctx.device.type(), ctx.autocast_dtype(), ctx.autocast());
-          loss = batch_loss(model.forward(wb.x, wb.filled_fraction), wb, config, spike_pos_weight);
-        }
-        // Weight each micro-batch by its share, so k micro-batches equal one batch of k times the size.
-        const double share = static_cast<double>(m1 - m0) / static_cast<double>(n_batch);
-        scaler.scale(loss * share).backward();
-        loss_sum += loss.detach().to(torch::kFloat64);
-        ++micro_batches;
-      }
-      const bool finite = scaler.unscale_and_check(params);
-      if (config.clip_norm > 0) clip_gradients(params, config.clip_norm);
       const double lr = schedule.lr_at(global_step);
-      set_lr(optimizer, lr);
-      if (finite) optimizer.step();
-      scaler.update(finite);
+      bool graphed = false;
+      if (captured && n_batch == batch) {
+        loss_sum += captured->run(starts, lr).to(torch::kFloat64);
+        graphed = true;
+      } else if (try_capture && !captured && eager_steps >= kEagerStepsBeforeCapture && n_batch == batch) {
+        try {
+          captured = std::make_unique<CapturedStep>(model, params, optimizer, data, config, ctx, spike_pos_weight);
+          loss_sum += captured->run(starts, lr).to(torch::kFloat64);
+          graphed = true;
+          progress.event("cuda-graphs", result.model + ": training step captured at batch " + std::to_string(batch));
+        } catch (const ModelError& e) {
+          captured.reset();
+          try_capture = false;
+          progress.event("cuda-graphs", result.model + ": " + e.what() + "; training goes on eagerly");
+        }
+      }
+      if (graphed) {
+        ++micro_batches;
+      } else {
+        if (captured) {
+          for (const auto& p : params) p.grad().zero_();  // the graph holds the gradients' addresses
+        } else {
+          optimizer.zero_grad();
+        }
+        for (int64_t m0 = 0; m0 < n_batch; m0 += micro) {
+          const int64_t m1 = std::min(n_batch, m0 + micro);
+          const WindowBatch wb = data.gather(starts.slice(0, m0, m1));
+          torch::Tensor loss;
+          {
+            compat::AutocastScope autocast(ctx.device.type(), ctx.autocast_dtype(), ctx.autocast());
+            loss = batch_loss(model.forward(wb.x, wb.filled_fraction), wb, config, spike_pos_weight);
+          }
+          // Weight each micro-batch by its share, so k micro-batches equal one batch of k times the size.
+          const double share = static_cast<double>(m1 - m0) / static_cast<double>(n_batch);
+          scaler.scale(loss * share).backward();
+          loss_sum += loss.detach().to(torch::kFloat64);
+          ++micro_batches;
+        }
+        const bool finite = scaler.unscale_and_check(params);
+        if (config.clip_norm > 0) clip_gradients(params, config.clip_norm);
+        set_lr(optimizer, lr);
+        if (finite) optimizer.step();
+        if (captured) captured->after_eager_step();
+        scaler.update(finite);
+        ++eager_steps;
+      }
       ++global_step;
       samples += n_batch;
       if (progress.is_bar()) {

@@ -60,6 +60,10 @@ MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
 double validation_mse(models::ForecasterImpl& model, const DeviceData& data,
                       const std::vector<int64_t>& windows, const Context& ctx, int64_t batch_size = 1024);
 
+// Clips the global gradient norm to max_norm without a host synchronisation (no device-to-host
+// read: clip_grad_norm_ returns a double, which would stall the GPU every step).
+void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
+
 // Per-window loss of one batch: MSE or Huber on values, plus weighted BCE for a spike head.
 torch::Tensor batch_loss(const models::ForecastOutput& out, const WindowBatch& batch, const TrainConfig& config,
                          double spike_pos_weight);

@@ -1,0 +1,179 @@
+#include "train/captured_step.h"
+
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include "core/error.h"
+#include "tensor/compat.h"
+#include "train/member_trainer.h"
+
+#ifdef SPIKECAST_WITH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace spikecast::train {
+namespace {
+
+// The key of parameter p in Optimizer::state(): a string of its TensorImpl's address in LibTorch
+// 1.13, the address itself in later versions; chosen from the map's key type.
+template <typename Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+}  // namespace
+
+DeviceAdamW::DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& params)
+    : optimizer_(optimizer) {
+  const auto& group = optimizer.param_groups().at(0);
+  const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+  if (optimizer.param_groups().size() != 1 || o.amsgrad())
+    throw ModelError("captured training step: one AdamW parameter group without amsgrad expected");
+  beta1_ = std::get<0>(o.betas());
+  beta2_ = std::get<1>(o.betas());
+  eps_ = o.eps();
+  weight_decay_ = o.weight_decay();
+  int64_t step = -1;
+  for (const auto& p : params) {
+    auto it = optimizer.state().find(state_key(optimizer.state(), p));
+    if (it == optimizer.state().end()) continue;  // never had a gradient: AdamW leaves it alone too
+    auto& st = static_cast<torch::optim::AdamWParamState&>(*it->second);
+    if (step >= 0 && st.step() != step) throw ModelError("captured training step: parameters at different AdamW steps");
+    step = st.step();
+    params_.push_back(p);
+    exp_avg_.push_back(st.exp_avg());
+    exp_avg_sq_.push_back(st.exp_avg_sq());
+  }
+  if (params_.empty()) throw ModelError("captured training step: the optimizer has no state yet (take one step first)");
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(params_.front().device());
+  step_ = torch::full({}, static_cast<double>(step), opts);
+  lr_ = torch::full({}, o.lr(), opts);
+}
+
+void DeviceAdamW::set_lr(double lr) { lr_.fill_(lr); }
+
+void DeviceAdamW::step() {
+  torch::NoGradGuard no_grad;
+  step_.add_(1);
+  const torch::Tensor bias1 = 1.0 - torch::pow(beta1_, step_);
+  const torch::Tensor bias2_sqrt = (1.0 - torch::pow(beta2_, step_)).sqrt().to(torch::kFloat32);
+  const torch::Tensor step_size = (lr_ / bias1).to(torch::kFloat32);
+  const torch::Tensor decay = (1.0 - lr_ * weight_decay_).to(torch::kFloat32);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor p = params_[i];
+    const torch::Tensor& g = p.grad();
+    if (weight_decay_ != 0) p.mul_(decay);
+    exp_avg_[i].mul_(beta1_).add_(g, 1.0 - beta1_);
+    exp_avg_sq_[i].mul_(beta2_).addcmul_(g, g, 1.0 - beta2_);
+    const torch::Tensor denom = (exp_avg_sq_[i].sqrt() / bias2_sqrt).add_(eps_);
+    p.sub_(exp_avg_[i] / denom * step_size);
+  }
+}
+
+void DeviceAdamW::advance_host_step() {
+  for (const auto& p : params_) {
+    auto& st = static_cast<torch::optim::AdamWParamState&>(*optimizer_.state().at(state_key(optimizer_.state(), p)));
+    st.step(st.step() + 1);
+  }
+}
+
+void DeviceAdamW::reload_step() {
+  const auto& st = static_cast<torch::optim::AdamWParamState&>(
+      *optimizer_.state().at(state_key(optimizer_.state(), params_.front())));
+  step_.fill_(static_cast<double>(st.step()));
+}
+
+bool CapturedStep::usable(const TrainConfig& config, const Context& ctx) {
+#ifdef SPIKECAST_WITH_CUDA
+  return config.cuda_graphs && ctx.is_cuda() && config.accumulation == 1 && ctx.precision != Precision::kFloat16;
+#else
+  (void)config;
+  (void)ctx;
+  return false;
+#endif
+}
+
+#ifdef SPIKECAST_WITH_CUDA
+struct CapturedStep::Graph {
+  at::cuda::CUDAGraph graph;
+};
+#else
+struct CapturedStep::Graph {};
+#endif
+
+CapturedStep::CapturedStep(models::ForecasterImpl& model, const std::vector<torch::Tensor>& params,
+                           torch::optim::AdamW& optimizer, const DeviceData& data, const TrainConfig& config,
+                           const Context& ctx, double spike_pos_weight)
+    : model_(model), params_(params), data_(data), config_(config), ctx_(ctx),
+      spike_pos_weight_(spike_pos_weight), adamw_(optimizer, params) {
+  if (!usable(config, ctx)) throw ModelError("the training step cannot be captured here (needs CUDA, no fp16, accumulation 1)");
+}
+
+CapturedStep::~CapturedStep() = default;
+
+void CapturedStep::body() {
+  for (const auto& p : params_)
+    if (p.grad().defined()) p.grad().zero_();  // in place: the graph keeps the gradients' addresses
+  const WindowBatch wb = data_.gather(starts_);
+  torch::Tensor loss;
+  {
+    compat::AutocastScope autocast(ctx_.device.type(), ctx_.autocast_dtype(), ctx_.autocast());
+    loss = batch_loss(model_.forward(wb.x, wb.filled_fraction), wb, config_, spike_pos_weight_);
+  }
+  loss.backward();
+  if (config_.clip_norm > 0) clip_gradients(params_, config_.clip_norm);
+  adamw_.step();
+  loss_ = loss.detach();
+}
+
+torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
+#ifdef SPIKECAST_WITH_CUDA
+  adamw_.set_lr(lr);
+  if (!graph_) {
+    for (const auto& p : params_)
+      if (!p.grad().defined()) throw ModelError("captured training step: take an eager step first (no gradients yet)");
+    starts_ = starts.clone();
+    const c10::DeviceIndex index = ctx_.device.has_index() ? ctx_.device.index() : c10::cuda::current_device();
+    at::cuda::getCurrentCUDAStream(index).synchronize();
+    auto graph = std::make_unique<Graph>();
+    const at::cuda::CUDAStream side = at::cuda::getStreamFromPool(false, index);
+    // Autocast's cast cache would hold tensors across replays; inside a graph the casts are kernels.
+    const bool cache = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_cache_enabled(false);
+    try {
+      c10::cuda::CUDAStreamGuard guard(side);
+      // Thread-local capture: members capture their steps side by side on their own threads.
+      graph->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      body();
+      graph->graph.capture_end();
+    } catch (const c10::Error& e) {
+      at::autocast::set_autocast_cache_enabled(cache);
+      throw ModelError(std::string("the training step could not be captured: ") + e.what_without_backtrace());
+    }
+    at::autocast::set_autocast_cache_enabled(cache);
+    side.synchronize();
+    graph_ = std::move(graph);
+  } else {
+    starts_.copy_(starts);
+  }
+  graph_->graph.replay();
+  adamw_.advance_host_step();
+  return loss_;
+#else
+  (void)starts;
+  (void)lr;
+  throw ModelError("this build of spikecast has no CUDA: the training step cannot be captured");
+#endif
+}
+
+}  // namespace spikecast::train

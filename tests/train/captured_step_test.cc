@@ -1,0 +1,122 @@
+// The captured training step: its AdamW written with device tensors must do what
+// torch::optim::AdamW does (the oracle, on every test device), and on CUDA a member trained with
+// captured steps must train like one trained eagerly.
+#include "train/captured_step.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "models/model_registry.h"
+#include "train/member_trainer.h"
+#include "train_fixture.h"
+
+namespace spikecast::train {
+namespace {
+
+std::vector<torch::Device> devices() {
+  std::vector<torch::Device> d{torch::kCPU};
+  if (torch::cuda::is_available()) d.emplace_back(torch::kCUDA, 0);
+  return d;
+}
+
+std::vector<torch::Tensor> make_params(const torch::Device& device) {
+  torch::manual_seed(21);
+  return {torch::randn({7, 5}).to(device).requires_grad_(), torch::randn({5}).to(device).requires_grad_()};
+}
+
+// A fixed quadratic loss, so both optimizers see the same gradients for the same parameters.
+void backward(const std::vector<torch::Tensor>& params, int step) {
+  torch::Tensor loss = torch::zeros({}, params[0].options());
+  for (const auto& p : params) loss = loss + (p * p * (1.0 + 0.1 * step)).sum() + p.sum() * 0.3;
+  loss.backward();
+}
+
+TEST(DeviceAdamW, MatchesTorchAdamWStepForStep) {
+  for (const torch::Device& device : devices()) {
+    SCOPED_TRACE(device.str());
+    const auto options = torch::optim::AdamWOptions(0.01).weight_decay(0.05);
+    std::vector<torch::Tensor> a = make_params(device), b = make_params(device);
+    torch::optim::AdamW oracle(a, options), opt(b, options);
+    const auto lr_at = [](int step) { return 0.01 * (1.0 - 0.05 * step); };
+    std::unique_ptr<DeviceAdamW> device_adamw;
+    for (int step = 0; step < 12; ++step) {
+      oracle.zero_grad();
+      backward(a, step);
+      static_cast<torch::optim::AdamWOptions&>(oracle.param_groups()[0].options()).lr(lr_at(step));
+      oracle.step();
+
+      for (auto& p : b)
+        if (p.grad().defined()) p.grad().zero_();
+      backward(b, step);
+      // Steps 0-1 and 7 eager (as before a capture and for a short last batch), the rest on the device.
+      if (step < 2 || step == 7) {
+        static_cast<torch::optim::AdamWOptions&>(opt.param_groups()[0].options()).lr(lr_at(step));
+        opt.step();
+        if (device_adamw) device_adamw->reload_step();
+      } else {
+        if (!device_adamw) device_adamw = std::make_unique<DeviceAdamW>(opt, b);
+        device_adamw->set_lr(lr_at(step));
+        device_adamw->step();
+        device_adamw->advance_host_step();
+      }
+      for (size_t i = 0; i < a.size(); ++i)
+        EXPECT_LT((a[i] - b[i]).abs().max().item<double>(), 1e-6) << "step " << step << " parameter " << i;
+    }
+    // The host-side step counts agree too (checkpoints save them).
+    for (auto& [key, state] : opt.state())
+      EXPECT_EQ(static_cast<torch::optim::AdamWParamState&>(*state).step(), 12);
+  }
+}
+
+TEST(DeviceAdamW, NeedsTheOptimizersState) {
+  std::vector<torch::Tensor> p = make_params(torch::kCPU);
+  torch::optim::AdamW opt(p, torch::optim::AdamWOptions(0.01));
+  EXPECT_THROW(DeviceAdamW(opt, p), ModelError);
+}
+
+TEST(CapturedStep, UsableOnlyOnCudaWithoutAccumulationOrFp16) {
+  TrainConfig c;
+  Context cpu;
+  EXPECT_FALSE(CapturedStep::usable(c, cpu));
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: capture is checked on the GPU machine";
+  Context cuda{torch::Device(torch::kCUDA, 0), Precision::kBFloat16};
+  EXPECT_TRUE(CapturedStep::usable(c, cuda));
+  c.accumulation = 2;
+  EXPECT_FALSE(CapturedStep::usable(c, cuda));
+  c.accumulation = 1;
+  c.cuda_graphs = false;
+  EXPECT_FALSE(CapturedStep::usable(c, cuda));
+  c.cuda_graphs = true;
+  cuda.precision = Precision::kFloat16;
+  EXPECT_FALSE(CapturedStep::usable(c, cuda));
+}
+
+TEST(CapturedStep, CapturedTrainingMatchesEagerTrainingOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: capture is checked on the GPU machine";
+  Config config = testing::small_config();
+  config.train.epochs = 3;
+  config.train.batch_size = 16;  // several full batches and a short last one each epoch
+  const Dataset data = testing::small_dataset(config);
+  const Context ctx{torch::Device(torch::kCUDA, 0), Precision::kFloat32};
+  const DeviceData dd = testing::device_data(data, config, ctx.device);
+  Progress quiet(Progress::Mode::kQuiet);
+  double val[2];
+  for (int graphs = 0; graphs < 2; ++graphs) {
+    config.train.cuda_graphs = graphs == 1;
+    torch::manual_seed(5);
+    models::Forecaster model = models::make_forecaster(
+        "spike", models::ModelSpec{config.window.input_length, config.window.horizon, 13,
+                                   {{"d_model", 16}, {"lstm_hidden", 8}, {"head", {8}}, {"dropout", 0.0}}});
+    const MemberResult r = train_member(*model, dd, data.windows.train, data.windows.val, config.train, ctx, quiet);
+    ASSERT_EQ(r.epochs_run, 3);
+    val[graphs] = r.best_val_loss;
+    EXPECT_LT(r.history.back().train_loss, r.history.front().train_loss * 1.5);
+  }
+  EXPECT_TRUE(std::isfinite(val[1]));
+  EXPECT_NEAR(val[1], val[0], 1e-3 * val[0] + 1e-6);
+}
+
+}  // namespace
+}  // namespace spikecast::train
