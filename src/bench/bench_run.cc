@@ -115,7 +115,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
       // Side by side, as `spikecast train` runs them on CUDA (on a CPU they train in turn).
       if (o.members.size() > 1 && ctx.is_cuda())
         guarded(doc, "train.together.b" + std::to_string(batch), log, [&] {
-          const TogetherResult r = measure_training_together(o.members, data, batch, o.steps, ctx, o.seed, o.cuda_graphs);
+          const TogetherResult r = measure_training_together(o.members, data, batch, o.steps, ctx, o.seed);
           together.push_back(r.to_json());
           log_line(log, fmt::format("bench: train all members side by side, batch {:>5}: epoch {:>8.1f} s, {} {:.1f} MiB",
                                     batch, r.users_epoch_s, r.memory.kind, r.memory.peak_bytes / 1048576.0));

@@ -83,11 +83,10 @@ nlohmann::json TogetherResult::to_json() const {
 }
 
 TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
-                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed,
-                                         bool cuda_graphs) {
+                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed) {
   const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
   TrainConfig config = base_config(batch, seed);
-  config.cuda_graphs = cuda_graphs;
+  config.cuda_graphs = false;
   config.epochs = 1;
   config.max_batches_per_epoch = steps;
   MemoryProbe probe(ctx.device);

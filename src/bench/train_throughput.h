@@ -52,9 +52,9 @@ struct TogetherResult {
 // Every member at once, as `spikecast train` trains them on CUDA (train.member_schedule): each on
 // its own host thread and CUDA stream through train_member. One untimed run of `steps` steps per
 // member warms up, then a second is timed by the wall clock until every member has finished.
+// Steps run eagerly: members on threads never capture CUDA graphs (src/train/training_run.cc).
 TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
-                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed,
-                                         bool cuda_graphs = true);
+                                         int64_t batch, int64_t steps, const Context& ctx, uint64_t seed);
 
 struct BudgetPoint {
   double seconds = 0;  // since the member's training began (validation passes included)

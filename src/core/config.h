@@ -94,9 +94,11 @@ struct TrainConfig {
   int64_t max_batches_per_epoch = 0;  // 0 = every training window each epoch
   double time_budget_s = 0;           // whole run; 0 = none. Ends gracefully, best weights kept
   std::string ensemble = "auto";      // auto (chosen on validation) | gated | static | equal
-  // How members train: "auto" side by side on CUDA (each on its own host thread and stream: one
-  // member alone leaves most of the card idle), in turn on the CPU; "together" or "in_turn" forces
-  // one. Side by side is not bitwise reproducible (the members share the random generator).
+  // How members train: side by side (each on its own host thread and CUDA stream: one member
+  // alone leaves most of the card idle) or in turn. "auto": on CUDA in turn with captured steps
+  // (cuda_graphs) below batch 1024, side by side (eager) from 1024; in turn on the CPU.
+  // "together" or "in_turn" forces one. Side by side is not bitwise reproducible (the members
+  // share the random generator) and never captures steps.
   std::string member_schedule = "auto";
   // On CUDA, capture each member's training step as a CUDA graph after a few eager steps (one
   // launch per step instead of thousands; train/captured_step.h). Needs accumulation 1, not fp16.

@@ -8,12 +8,15 @@
 #include "core/error.h"
 #include "models/model_registry.h"
 #include "tensor/side_streams.h"
+#include "train/captured_step.h"
 #include "train/checkpoint.h"
 
 namespace spikecast::train {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr int64_t kSideBySideMinBatch = 1024;
 using Clock = std::chrono::steady_clock;
 
 nlohmann::json member_json(const MemberResult& r) {
@@ -143,13 +146,21 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
     members.push_back(model);
     ens_options.members.push_back({name, model->options_json()});
   }
+  // Members side by side cannot capture their steps as CUDA graphs: a capture must not overlap
+  // another thread's use of the shared CUDA random generator (dropout). On CUDA, "auto" therefore
+  // trains in turn with captured steps below batch 1024 and side by side (eager) from 1024, which
+  // is what measured fastest on the H200 (docs/performance.md).
+  const bool together = tc.member_schedule == "together" ||
+                        (tc.member_schedule == "auto" && ctx.is_cuda() &&
+                         (!CapturedStep::usable(tc, ctx) || tc.batch_size >= kSideBySideMinBatch));
+  TrainConfig member_config = tc;
+  if (together) member_config.cuda_graphs = false;
   const auto train_one = [&](size_t i, const Deadline& member_deadline) {
     progress.event("train", tc.members[i] + " (" + std::to_string(models::count_parameters(*members[i])) + " parameters)");
-    results[i] = train_member(*members[i], device_data, data.windows.train, data.windows.val, tc, ctx, progress,
-                              stems[i].empty() ? "" : stems[i] + ".pt", member_deadline, options.hooks);
+    results[i] = train_member(*members[i], device_data, data.windows.train, data.windows.val, member_config, ctx,
+                              progress, stems[i].empty() ? "" : stems[i] + ".pt", member_deadline, options.hooks);
     if (!stems[i].empty()) save_finished(stems[i] + ".final.pt", *members[i], results[i]);
   };
-  const bool together = tc.member_schedule == "together" || (tc.member_schedule == "auto" && ctx.is_cuda());
   if (together && pending.size() > 1) {
     // Side by side: each member on its own host thread (and CUDA stream), all sharing the budget.
     progress.event("train", std::to_string(pending.size()) + " members side by side");
