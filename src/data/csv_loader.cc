@@ -16,18 +16,6 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 std::string format_value(float v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
@@ -43,7 +31,7 @@ std::vector<std::string> read_header(CsvReader& reader, std::vector<std::string_
   if (!reader.next(fields)) throw DataError(reader.name(), 0, "", "empty file (no header row)");
   std::vector<std::string> header;
   for (size_t i = 0; i < fields.size(); ++i) {
-    std::string name(trim(fields[i]));
+    std::string name(trim_cell(fields[i]));
     if (name.empty()) name = "column_" + std::to_string(i + 1);
     for (size_t j = 0; j < header.size(); ++j)
       if (header[j] == name)
@@ -60,13 +48,13 @@ size_t find_column(const std::vector<std::string>& header, const std::string& na
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return i;
   throw DataError(file, header_line, name,
-                  std::string("unknown column in ") + key + "; the header has: " + join(header));
+                  std::string("unknown column in ") + key + "; the header has: " + join_names(header));
 }
 
 }  // namespace
 
 bool is_missing_cell(std::string_view cell) {
-  const std::string_view s = trim(cell);
+  const std::string_view s = trim_cell(cell);
   if (s.empty()) return true;
   switch (s.size()) {
     case 2: return s == "NA";
@@ -77,7 +65,7 @@ bool is_missing_cell(std::string_view cell) {
 }
 
 bool parse_number_cell(std::string_view cell, float& out) {
-  std::string_view s = trim(cell);
+  std::string_view s = trim_cell(cell);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty()) return false;
   double d = 0;
@@ -201,7 +189,7 @@ Table load_from_reader(CsvReader& reader, const DataConfig& config, const LoadOp
     table.time.push_back(*t);
     table.source_line.push_back(line);
     if (has_series) {
-      const std::string_view sv = trim(fields[series_col]);
+      const std::string_view sv = trim_cell(fields[series_col]);
       if (last_series_id < 0 || sv != last_series) {
         last_series.assign(sv.data(), sv.size());
         auto [it, inserted] = series_ids.emplace(last_series, static_cast<int32_t>(series_names.size()));

@@ -120,72 +120,85 @@ bool CsvReader::next(std::vector<std::string_view>& fields) {
   }
   if (pos_ >= n) return false;
   record_line_ = line_;
-  const auto end_of_line = [&] {  // at '\r' or '\n'
-    if (p[pos_] == '\r' && pos_ + 1 < n && p[pos_ + 1] == '\n') ++pos_;
-    ++pos_;
-    ++line_;
+  parse_csv_record(p, n, n, pos_, line_, record_line_, name_, fields);
+  return true;
+}
+
+void parse_csv_record(char* p, size_t limit, size_t size, size_t& pos, int64_t& line, int64_t record_line,
+                      const std::string& name, std::vector<std::string_view>& fields) {
+  const auto end_of_line = [&] {  // at '\r' or '\n', or the end of the buffer
+    if (pos >= size) return;
+    if (p[pos] == '\r' && pos + 1 < size && p[pos + 1] == '\n') ++pos;
+    ++pos;
+    ++line;
   };
   for (;;) {
-    if (pos_ < n && p[pos_] == '"') {
-      const size_t start = ++pos_;
+    if (pos < limit && p[pos] == '"') {
+      const size_t start = ++pos;
       size_t out = start;
       for (;;) {
-        if (pos_ >= n)
-          throw DataError(name_, record_line_, "",
+        if (pos >= limit)
+          throw DataError(name, record_line, "",
                           "unterminated quoted field " + std::to_string(fields.size() + 1) +
                               " (the quote is never closed)");
-        const char c = p[pos_];
+        const char c = p[pos];
         if (c == '"') {
-          if (pos_ + 1 < n && p[pos_ + 1] == '"') {
+          if (pos + 1 < limit && p[pos + 1] == '"') {
             p[out++] = '"';
-            pos_ += 2;
+            pos += 2;
             continue;
           }
-          ++pos_;
+          ++pos;
           break;
         }
-        if (c == '\n') ++line_;
+        if (c == '\n') ++line;
         p[out++] = c;
-        ++pos_;
+        ++pos;
       }
       fields.emplace_back(p + start, out - start);
-      if (pos_ >= n) return true;
-      const char c = p[pos_];
+      if (pos >= limit) return end_of_line();
+      const char c = p[pos];
       if (c == ',') {
-        ++pos_;
+        ++pos;
         continue;
       }
-      if (c == '\n' || c == '\r') {
-        end_of_line();
-        return true;
-      }
-      throw DataError(name_, line_, "",
-                      "unexpected text after the closing quote of field " +
-                          std::to_string(fields.size()) + ": " +
-                          quote_cell(std::string_view(p + pos_, std::min<size_t>(n - pos_, 20))));
+      if (c == '\n' || c == '\r') return end_of_line();
+      throw DataError(name, line, "",
+                      "unexpected text after the closing quote of field " + std::to_string(fields.size()) + ": " +
+                          quote_cell(std::string_view(p + pos, std::min<size_t>(limit - pos, 20))));
     }
-    const size_t start = pos_;
+    const size_t start = pos;
     // Skip 8 bytes at a time while none is a delimiter or line end (SWAR), then byte by byte.
-    while (pos_ + 8 <= n) {
+    while (pos + 8 <= limit) {
       uint64_t w;
-      std::memcpy(&w, p + pos_, 8);
+      std::memcpy(&w, p + pos, 8);
       if (has_field_end(w)) break;
-      pos_ += 8;
+      pos += 8;
     }
-    while (pos_ < n) {
-      const char c = p[pos_];
+    while (pos < limit) {
+      const char c = p[pos];
       if (c == ',' || c == '\n' || c == '\r') break;
-      ++pos_;
+      ++pos;
     }
-    fields.emplace_back(p + start, pos_ - start);
-    if (pos_ >= n) return true;
-    if (p[pos_] == ',') {
-      ++pos_;
+    fields.emplace_back(p + start, pos - start);
+    if (pos < limit && p[pos] == ',') {
+      ++pos;
       continue;
     }
-    end_of_line();
-    return true;
+    return end_of_line();
   }
+}
+
+std::string_view trim_cell(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
 std::vector<std::vector<std::string>> read_csv_records(std::string text, const std::string& name) {

@@ -58,4 +58,20 @@ std::vector<std::vector<std::string>> read_csv_records(std::string text, const s
 // characters shown as '?'.
 std::string quote_cell(std::string_view cell);
 
+// Parses one record of the dialect above from buf[pos, limit), the record's first byte at pos (not
+// a blank line): fields end at ',', the record at a line end outside quotes or at `limit`; quoted
+// fields are unescaped in place. On return `pos` is past the record's line end (CRLF once; none
+// when the record ends at `size`, the end of the buffer) and `line` has counted every line end
+// consumed, quoted ones included. Shared by CsvReader (limit = size = the file) and the streaming
+// reader of `spikecast score` (limit = the record's line end, found first). Throws DataError
+// naming `name` and the line for an unterminated quote (at record_line) or text after a closing
+// quote.
+void parse_csv_record(char* buf, size_t limit, size_t size, size_t& pos, int64_t& line, int64_t record_line,
+                      const std::string& name, std::vector<std::string_view>& fields);
+
+// A cell without surrounding spaces and tabs.
+std::string_view trim_cell(std::string_view s);
+// Names separated by ", " (for messages).
+std::string join_names(const std::vector<std::string>& names);
+
 }  // namespace spikecast

@@ -120,59 +120,8 @@ bool CsvStreamReader::next(std::vector<std::string_view>& fields) {
     refill();
     n -= before - pos_;
   }
-  char* const p = buf_.data();
-  const auto end_of_line = [&] {  // at n: '\r' or '\n', or the end of the file
-    if (pos_ >= end_) return;
-    if (p[pos_] == '\r' && pos_ + 1 < end_ && p[pos_ + 1] == '\n') ++pos_;
-    ++pos_;
-    ++line_;
-  };
-  for (;;) {
-    if (pos_ < n && p[pos_] == '"') {
-      const size_t start = ++pos_;
-      size_t out = start;
-      for (;;) {
-        if (pos_ >= n)
-          throw DataError(name_, record_line_, "",
-                          "unterminated quoted field " + std::to_string(fields.size() + 1) +
-                              " (the quote is never closed)");
-        const char c = p[pos_];
-        if (c == '"') {
-          if (pos_ + 1 < n && p[pos_ + 1] == '"') {
-            p[out++] = '"';
-            pos_ += 2;
-            continue;
-          }
-          ++pos_;
-          break;
-        }
-        if (c == '\n') ++line_;
-        p[out++] = c;
-        ++pos_;
-      }
-      fields.emplace_back(p + start, out - start);
-      if (pos_ >= n) {
-        end_of_line();
-        return true;
-      }
-      const char c = p[pos_];
-      if (c == ',') {
-        ++pos_;
-        continue;
-      }
-      throw DataError(name_, line_, "",
-                      "unexpected text after the closing quote of field " + std::to_string(fields.size()) +
-                          ": " + quote_cell(std::string_view(p + pos_, std::min<size_t>(n - pos_, 20))));
-    }
-    const size_t start = pos_;
-    while (pos_ < n && p[pos_] != ',') ++pos_;
-    fields.emplace_back(p + start, pos_ - start);
-    if (pos_ >= n) {
-      end_of_line();
-      return true;
-    }
-    ++pos_;  // ','
-  }
+  parse_csv_record(buf_.data(), n, end_, pos_, line_, record_line_, name_, fields);
+  return true;
 }
 
 }  // namespace spikecast::score

@@ -15,23 +15,11 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 size_t find_column(const std::vector<std::string>& header, const std::string& name, const char* key,
                    const std::string& file, int64_t line) {
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return i;
-  throw DataError(file, line, name, std::string("unknown column in ") + key + "; the header has: " + join(header));
+  throw DataError(file, line, name, std::string("unknown column in ") + key + "; the header has: " + join_names(header));
 }
 
 }  // namespace
@@ -85,7 +73,7 @@ WindowStream::WindowStream(const std::string& path, const DataConfig& data, int6
   if (!reader_.next(fields_)) throw DataError(file, 0, "", "empty file (no header row)");
   header_line_ = reader_.line();
   for (size_t i = 0; i < fields_.size(); ++i) {
-    std::string name(trim(fields_[i]));
+    std::string name(trim_cell(fields_[i]));
     if (name.empty()) name = "column_" + std::to_string(i + 1);
     for (size_t j = 0; j < header_.size(); ++j)
       if (header_[j] == name)
@@ -115,7 +103,7 @@ WindowStream::WindowStream(const std::string& path, const DataConfig& data, int6
   for (size_t c : channel_cols_) got.push_back(header_[c]);
   if (got != channels)
     throw DataError(file, header_line_, "",
-                    "the model reads channels [" + join(channels) + "], the file gives [" + join(got) + "]");
+                    "the model reads channels [" + join_names(channels) + "], the file gives [" + join_names(got) + "]");
   C_ = static_cast<int64_t>(channel_cols_.size());
 }
 
@@ -136,7 +124,7 @@ bool WindowStream::read_row() {
 
   // The series, with a cache for runs of rows of one series.
   int32_t id = 0;
-  const std::string_view name = has_series_ ? trim(fields_[series_col_]) : std::string_view();
+  const std::string_view name = has_series_ ? trim_cell(fields_[series_col_]) : std::string_view();
   if (last_series_ >= 0 && series_[static_cast<size_t>(last_series_)]->name == name) {
     id = last_series_;
   } else {

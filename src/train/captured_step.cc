@@ -95,7 +95,8 @@ void DeviceAdamW::reload_step() {
 
 bool CapturedStep::usable(const TrainConfig& config, const Context& ctx) {
 #ifdef SPIKECAST_WITH_CUDA
-  return config.cuda_graphs && ctx.is_cuda() && config.accumulation == 1 && ctx.precision != Precision::kFloat16;
+  return config.cuda_graphs && ctx.is_cuda() && config.accumulation == 1 && ctx.precision != Precision::kFloat16 &&
+         config.batch_size <= kMaxBatch;
 #else
   (void)config;
   (void)ctx;
@@ -152,13 +153,25 @@ torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
     at::autocast::set_autocast_cache_enabled(false);
     try {
       c10::cuda::CUDAStreamGuard guard(side);
-      // Thread-local capture: members capture their steps side by side on their own threads.
       graph->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-      body();
+      try {
+        body();
+      } catch (...) {
+        // End the capture so that the stream, the allocator's pool and the random generator leave
+        // capture mode; when the capture was invalidated this throws too and they may not.
+        try {
+          graph->graph.capture_end();
+        } catch (const c10::Error&) {
+        }
+        throw;
+      }
       graph->graph.capture_end();
     } catch (const c10::Error& e) {
       at::autocast::set_autocast_cache_enabled(cache);
       throw ModelError(std::string("the training step could not be captured: ") + e.what_without_backtrace());
+    } catch (...) {
+      at::autocast::set_autocast_cache_enabled(cache);
+      throw;
     }
     at::autocast::set_autocast_cache_enabled(cache);
     side.synchronize();

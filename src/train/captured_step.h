@@ -65,8 +65,11 @@ class CapturedStep {
   torch::Tensor run(const torch::Tensor& starts, double lr);
 
   // Whether steps can be captured here: CUDA build and device, graphs on in the config, one
-  // micro-batch per step, no fp16 loss scaling (its skipped steps need the host).
+  // micro-batch per step, no fp16 loss scaling (its skipped steps need the host), and a batch of
+  // at most kMaxBatch windows: the largest measured to work (on the H200, capture at batch 16,384
+  // failed and left the process's CUDA stream unusable; docs/performance.md).
   static bool usable(const TrainConfig& config, const Context& ctx);
+  static constexpr int64_t kMaxBatch = 4096;
 
   // Call after an eager optimizer.step() between runs (a partial last batch): the device-side
   // step count follows the optimizer's.

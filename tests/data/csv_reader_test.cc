@@ -9,6 +9,33 @@ namespace {
 
 using Records = std::vector<std::vector<std::string>>;
 
+TEST(CsvReader, RecordParserStopsAtALimitAndConsumesTheLineEnd) {
+  // The streaming reader passes the record's line end as the limit and the buffer's end as size.
+  std::string buf = "a,\"b\nc\",d\r\nnext";
+  const size_t limit = buf.find('\r');
+  size_t pos = 0;
+  int64_t line = 1;
+  std::vector<std::string_view> fields;
+  parse_csv_record(buf.data(), limit, buf.size(), pos, line, 1, "x.csv", fields);
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0], "a");
+  EXPECT_EQ(fields[1], "b\nc");
+  EXPECT_EQ(fields[2], "d");
+  EXPECT_EQ(pos, buf.find("next"));  // past the CRLF, counted once
+  EXPECT_EQ(line, 3);                 // the quoted newline and the line end
+  // A record that ends the buffer without a line end leaves pos at the end.
+  std::string last = "x,y";
+  pos = 0;
+  line = 7;
+  fields.clear();
+  parse_csv_record(last.data(), last.size(), last.size(), pos, line, 7, "x.csv", fields);
+  EXPECT_EQ(fields.size(), 2u);
+  EXPECT_EQ(pos, last.size());
+  EXPECT_EQ(line, 7);
+  EXPECT_EQ(trim_cell(" \t v \t"), "v");
+  EXPECT_EQ(join_names({"a", "b"}), "a, b");
+}
+
 TEST(CsvReader, PlainRecords) {
   EXPECT_EQ(read_csv_records("a,b,c\n1,2,3\n4,5,6\n", "x.csv"),
             (Records{{"a", "b", "c"}, {"1", "2", "3"}, {"4", "5", "6"}}));

@@ -89,6 +89,10 @@ TEST(CapturedStep, UsableOnlyOnCudaWithoutAccumulationOrFp16) {
   c.cuda_graphs = false;
   EXPECT_FALSE(CapturedStep::usable(c, cuda));
   c.cuda_graphs = true;
+  c.batch_size = CapturedStep::kMaxBatch + 1;
+  EXPECT_FALSE(CapturedStep::usable(c, cuda));
+  c.batch_size = CapturedStep::kMaxBatch;
+  EXPECT_TRUE(CapturedStep::usable(c, cuda));
   cuda.precision = Precision::kFloat16;
   EXPECT_FALSE(CapturedStep::usable(c, cuda));
 }
