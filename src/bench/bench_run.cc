@@ -142,39 +142,32 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
     guarded(doc, "latency", log, [&] {
       models::Forecaster ens = make_bench_ensemble(o.members, data);
       doc["ensemble_parameters"] = models::count_parameters(*ens);
-      for (int64_t b : o.latency_batches) {
-        // Large batches take long on a CPU: a tenth of the runs from 1000 windows up (the peer: 20).
-        const int64_t runs = b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
-        const LatencyResult r = measure_latency(*ens, data, b, runs, ctx);
-        doc["latency"].push_back(r.to_json());
-        log_line(log, fmt::format("bench: ensemble batch {:>6}: p50 {:.3f} ms, p99 {:.3f} ms, {:.0f} windows/s", b,
-                                  r.p50_ms, r.p99_ms, r.windows_per_s));
-      }
+      // Every latency batch, then every throughput batch (fewer runs), into `latency` and
+      // `throughput`; `label` goes into the log lines.
+      const auto measure_all = [&](const std::string& label, nlohmann::json& latency, nlohmann::json& throughput) {
+        for (int64_t b : o.latency_batches) {
+          // Large batches take long on a CPU: a tenth of the runs from 1000 windows up (the peer: 20).
+          const int64_t runs = b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
+          const LatencyResult r = measure_latency(*ens, data, b, runs, ctx);
+          latency.push_back(r.to_json());
+          log_line(log, fmt::format("bench: ensemble{} batch {:>6}: p50 {:.3f} ms, p99 {:.3f} ms, {:.0f} windows/s",
+                                    label, b, r.p50_ms, r.p99_ms, r.windows_per_s));
+        }
+        for (int64_t b : o.throughput_batches) {
+          const LatencyResult r = measure_latency(*ens, data, b, std::max<int64_t>(5, o.latency_runs / 20), ctx);
+          throughput.push_back(r.to_json());
+          log_line(log, fmt::format("bench: ensemble throughput{} batch {}: {:.0f} windows/s", label, b, r.windows_per_s));
+        }
+      };
       doc["throughput"] = nlohmann::json::array();
-      for (int64_t b : o.throughput_batches) {
-        const LatencyResult r = measure_latency(*ens, data, b, std::max<int64_t>(5, o.latency_runs / 20), ctx);
-        doc["throughput"].push_back(r.to_json());
-        log_line(log, fmt::format("bench: ensemble throughput batch {}: {:.0f} windows/s", b, r.windows_per_s));
-      }
+      measure_all("", doc["latency"], doc["throughput"]);
       // On CUDA the members run on side streams; the same figures with the members in turn show
-      // what that buys.
+      // what that buys (both lists in `latency_in_turn`).
       auto* ensemble = dynamic_cast<models::DynamicEnsembleImpl*>(ens.get());
       if (ctx.is_cuda() && ensemble) {
         ensemble->set_side_streams(false);
         doc["latency_in_turn"] = nlohmann::json::array();
-        for (int64_t b : o.latency_batches) {
-          const int64_t runs = b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
-          const LatencyResult r = measure_latency(*ens, data, b, runs, ctx);
-          doc["latency_in_turn"].push_back(r.to_json());
-          log_line(log, fmt::format("bench: ensemble, members in turn, batch {:>6}: p50 {:.3f} ms, {:.0f} windows/s", b,
-                                    r.p50_ms, r.windows_per_s));
-        }
-        for (int64_t b : o.throughput_batches) {
-          const LatencyResult r = measure_latency(*ens, data, b, std::max<int64_t>(5, o.latency_runs / 20), ctx);
-          doc["latency_in_turn"].push_back(r.to_json());
-          log_line(log, fmt::format("bench: ensemble throughput, members in turn, batch {}: {:.0f} windows/s", b,
-                                    r.windows_per_s));
-        }
+        measure_all(", members in turn,", doc["latency_in_turn"], doc["latency_in_turn"]);
         ensemble->set_side_streams(true);
       }
     });

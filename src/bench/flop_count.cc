@@ -31,14 +31,20 @@ void add_head(Layers& out, const std::string& name, int64_t in, const std::vecto
   out.push_back(count_linear(name + std::to_string(hidden.size()), w, out_width, 1));
 }
 
+// Stacked LSTM layers "lstm1".."lstmN" of widths `hidden` over `steps`, from input width `w`;
+// returns the last layer's width.
+int64_t add_lstm_stack(Layers& out, int64_t w, const std::vector<int64_t>& hidden, int64_t steps) {
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    out.push_back(count_lstm("lstm" + std::to_string(i + 1), w, hidden[i], steps));
+    w = hidden[i];
+  }
+  return w;
+}
+
 Layers stacked_lstm(const models::ModelSpec& spec) {
   const auto o = models::StackedLstmOptions::from_spec(spec);
   Layers out;
-  int64_t w = o.channels;
-  for (size_t i = 0; i < o.hidden.size(); ++i) {
-    out.push_back(count_lstm("lstm" + std::to_string(i + 1), w, o.hidden[i], o.input_length));
-    w = o.hidden[i];
-  }
+  const int64_t w = add_lstm_stack(out, o.channels, o.hidden, o.input_length);
   add_head(out, "head", w, o.head, o.horizon);
   add_skip(out, o.frame, o.input_length, o.horizon);
   return out;
@@ -65,11 +71,8 @@ Layers cnn_lstm(const models::ModelSpec& spec) {
   Layers out;
   for (int64_t k : o.kernels)
     out.push_back(count_conv1d("conv_k" + std::to_string(k), o.channels, o.filters, k, o.input_length));
-  int64_t w = o.filters * static_cast<int64_t>(o.kernels.size());
-  for (size_t i = 0; i < o.hidden.size(); ++i) {
-    out.push_back(count_lstm("lstm" + std::to_string(i + 1), w, o.hidden[i], o.input_length));
-    w = o.hidden[i];
-  }
+  const int64_t w =
+      add_lstm_stack(out, o.filters * static_cast<int64_t>(o.kernels.size()), o.hidden, o.input_length);
   add_head(out, "head", w, o.head, o.horizon);
   add_skip(out, o.frame, o.input_length, o.horizon);
   return out;

@@ -5,7 +5,9 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <sstream>
 #include <string>
+#include <type_traits>
 
 #ifndef TORCH_VERSION_MAJOR
 #include <torch/version.h>
@@ -69,6 +71,20 @@ class AutocastScope {
 // Waits for every queued kernel on `device` (no-op on the CPU): timings must include the work.
 inline void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+}
+
+// The key of parameter p in torch::optim::Optimizer::state(): a string of its TensorImpl's address
+// in LibTorch 1.13, the address itself in later versions; chosen from the map's key type.
+template <typename StateMap>
+typename StateMap::key_type optimizer_state_key(const StateMap&, const torch::Tensor& p) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
 }
 
 // Whether this build can read the CUDA caching allocator's byte counters.

@@ -1,8 +1,6 @@
 #include "train/captured_step.h"
 
-#include <sstream>
 #include <string>
-#include <type_traits>
 
 #include "core/error.h"
 #include "tensor/compat.h"
@@ -15,23 +13,6 @@
 #endif
 
 namespace spikecast::train {
-namespace {
-
-// The key of parameter p in Optimizer::state(): a string of its TensorImpl's address in LibTorch
-// 1.13, the address itself in later versions; chosen from the map's key type.
-template <typename Map>
-typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;
-    os << p.unsafeGetTensorImpl();
-    return os.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-}
-
-}  // namespace
 
 DeviceAdamW::DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& params)
     : optimizer_(optimizer) {
@@ -45,7 +26,7 @@ DeviceAdamW::DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch
   weight_decay_ = o.weight_decay();
   int64_t step = -1;
   for (const auto& p : params) {
-    auto it = optimizer.state().find(state_key(optimizer.state(), p));
+    auto it = optimizer.state().find(compat::optimizer_state_key(optimizer.state(), p));
     if (it == optimizer.state().end()) continue;  // never had a gradient: AdamW leaves it alone too
     auto& st = static_cast<torch::optim::AdamWParamState&>(*it->second);
     if (step >= 0 && st.step() != step) throw ModelError("captured training step: parameters at different AdamW steps");
@@ -82,14 +63,14 @@ void DeviceAdamW::step() {
 
 void DeviceAdamW::advance_host_step() {
   for (const auto& p : params_) {
-    auto& st = static_cast<torch::optim::AdamWParamState&>(*optimizer_.state().at(state_key(optimizer_.state(), p)));
+    auto& st = static_cast<torch::optim::AdamWParamState&>(*optimizer_.state().at(compat::optimizer_state_key(optimizer_.state(), p)));
     st.step(st.step() + 1);
   }
 }
 
 void DeviceAdamW::reload_step() {
   const auto& st = static_cast<torch::optim::AdamWParamState&>(
-      *optimizer_.state().at(state_key(optimizer_.state(), params_.front())));
+      *optimizer_.state().at(compat::optimizer_state_key(optimizer_.state(), params_.front())));
   step_.fill_(static_cast<double>(st.step()));
 }
 
