@@ -171,6 +171,10 @@ def main():
         rows.append((f'ensemble p50 bs{bs} fp32', 'ms', o32 and o32['p50_ms'], p and p['p50_ms'], t32 and t32['p50_ms'], False))
         rows.append((f'ensemble p99 bs{bs} fp32', 'ms', o32 and o32['p99_ms'], p and p['p99_ms'], t32 and t32['p99_ms'], False))
         rows.append((f'ensemble p50 bs{bs} bf16', 'ms', o16 and o16['p50_ms'], None, t16 and t16['p50_ms'], False))
+        g32, g16 = ours_latency(fp32, bs, 'latency_graphs'), ours_latency(bf16, bs, 'latency_graphs')
+        if g32 or g16:  # the tuned peer's figures are CUDA graph replays too (tuned_infer.py)
+            rows.append((f'ensemble CUDA graph p50 bs{bs} fp32', 'ms', g32 and g32['p50_ms'], p and p['p50_ms'], t32 and t32['p50_ms'], False))
+            rows.append((f'ensemble CUDA graph p50 bs{bs} bf16', 'ms', g16 and g16['p50_ms'], None, t16 and t16['p50_ms'], False))
     for doc, prec in ((fp32, 'fp32'), (bf16, 'bf16')):
         for r in (doc or {}).get('latency_in_turn', []):
             rows.append((f"ensemble members in turn p50 bs{r['batch']} {prec}", 'ms', r['p50_ms'], None, None, False))

@@ -33,4 +33,18 @@ endif()
 # (graph capture in tensor/graphed_call.cc) compiles in only then.
 if(TORCH_CUDA_LIBRARIES)
   target_compile_definitions(spikecast_torch INTERFACE SPIKECAST_WITH_CUDA=1)
+  # Our own CUDA kernels (models/recurrent_cuda.cu: thread-block clusters, sm_90) need nvcc; without
+  # it cuDNN runs every batch.
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    set(SPIKECAST_CUDA_KERNELS ON)
+    target_compile_definitions(spikecast_torch INTERFACE SPIKECAST_WITH_CUDA_KERNELS=1)
+  else()
+    message(STATUS "spikecast: no CUDA compiler found; the CUDA layer kernels are left out")
+  endif()
 endif()

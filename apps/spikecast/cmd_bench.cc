@@ -9,6 +9,7 @@
 #include "bench/bench_run.h"
 #include "command.h"
 #include "core/error.h"
+#include "tensor/side_streams.h"
 
 namespace spikecast::app {
 namespace {
@@ -22,7 +23,10 @@ struct BenchArgs {
 
 void run_bench_command(const BenchArgs& args) {
   const Context ctx = make_context(args.device, args.precision);
-  const nlohmann::json doc = bench::run_bench(args.options, ctx, stderr);
+  // On the device's work stream, where training and captures run (tensor/side_streams.h): the
+  // memory measured is then that of one stream's cuBLAS workspace, as in `spikecast train`.
+  nlohmann::json doc;
+  run_on_work_stream(ctx.device, [&] { doc = bench::run_bench(args.options, ctx, stderr); });
   if (!args.out.empty()) {
     std::ofstream f(args.out);
     if (!f) throw Error("cannot write '" + args.out + "'");

@@ -14,6 +14,7 @@
 #include "models/dynamic_ensemble.h"
 #include "models/model_registry.h"
 #include "tensor/compat.h"
+#include "tensor/graphed_call.h"
 
 namespace spikecast::bench {
 namespace {
@@ -161,6 +162,18 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
       };
       doc["throughput"] = nlohmann::json::array();
       measure_all("", doc["latency"], doc["throughput"]);
+      // On CUDA, also as `serve` runs it: one captured graph per batch, replayed, the forecast copied
+      // to the host (`latency_graphs`).
+      if (ctx.is_cuda() && GraphedCall::available()) {
+        doc["latency_graphs"] = nlohmann::json::array();
+        for (int64_t b : o.latency_batches) {
+          const int64_t runs = b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
+          const LatencyResult r = measure_latency(*ens, data, b, runs, ctx, /*graphed=*/true);
+          doc["latency_graphs"].push_back(r.to_json());
+          log_line(log, fmt::format("bench: ensemble, CUDA graph, batch {:>6}: p50 {:.3f} ms, p99 {:.3f} ms", b,
+                                    r.p50_ms, r.p99_ms));
+        }
+      }
       // On CUDA the members run on side streams; the same figures with the members in turn show
       // what that buys (both lists in `latency_in_turn`).
       auto* ensemble = dynamic_cast<models::DynamicEnsembleImpl*>(ens.get());
@@ -212,7 +225,7 @@ std::string bench_table(const nlohmann::json& d) {
   }
   if (d.contains("latency")) {
     out += fmt::format("\n{:<10} {:>7} {:>10} {:>10} {:>14}\n", "ensemble", "batch", "p50 ms", "p99 ms", "windows/s");
-    for (const auto* key : {"latency", "throughput"})
+    for (const auto* key : {"latency", "latency_graphs", "throughput"})
       if (d.contains(key))
         for (const auto& r : d[key])
           out += fmt::format("{:<10} {:>7} {:>10.3f} {:>10.3f} {:>14.0f}\n", key, r["batch"].get<int64_t>(),

@@ -7,6 +7,7 @@
 
 #include "models/model_registry.h"
 #include "tensor/compat.h"
+#include "tensor/graphed_call.h"
 
 namespace spikecast::bench {
 namespace {
@@ -39,7 +40,7 @@ models::Forecaster make_bench_ensemble(const std::vector<std::string>& members, 
 }
 
 LatencyResult measure_latency(models::ForecasterImpl& model, const BenchData& data, int64_t batch, int64_t runs,
-                              const Context& ctx) {
+                              const Context& ctx, bool graphed) {
   model.to(ctx.device);
   model.eval();
   // The first `batch` validation windows (repeated when there are fewer).
@@ -51,10 +52,13 @@ LatencyResult measure_latency(models::ForecasterImpl& model, const BenchData& da
   MemoryProbe probe(ctx.device);
   probe.reset();
   torch::NoGradGuard no_grad;
-  auto forward = [&] {
+  const auto eager = [&](const torch::Tensor& x) {
     compat::AutocastScope autocast(ctx.device.type(), ctx.autocast_dtype(), ctx.autocast());
-    return model.forward(wb.x, wb.filled_fraction).value;
+    return model.forward(x, wb.filled_fraction).value;
   };
+  GraphedCall graph(eager, ctx.device, {batch}, graphed);
+  if (graph.graphed()) graph.capture_all(wb.x);
+  const auto forward = [&] { return graph.graphed() ? graph.to_host(wb.x) : eager(wb.x); };
   for (int64_t i = 0; i < runs / 10 + 3; ++i) forward();
   compat::synchronize(ctx.device);
   std::vector<double> ms;

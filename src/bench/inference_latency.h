@@ -28,9 +28,11 @@ struct LatencyResult {
 models::Forecaster make_bench_ensemble(const std::vector<std::string>& members, const BenchData& data);
 
 // Times `runs` forwards of `batch` validation windows (warm-up runs / 10 + 3 first). Each run is
-// bracketed by device synchronisation.
+// bracketed by device synchronisation. `graphed` (CUDA): the forward is captured once as a CUDA
+// graph and each run replays it and copies the forecast to the host, as `serve` does
+// (tensor/graphed_call.h).
 LatencyResult measure_latency(models::ForecasterImpl& model, const BenchData& data, int64_t batch, int64_t runs,
-                              const Context& ctx);
+                              const Context& ctx, bool graphed = false);
 
 // Percentile q in [0, 1] of `values` (nearest rank, as the peer computes it).
 double percentile(std::vector<double> values, double q);

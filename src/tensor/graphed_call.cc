@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "tensor/side_streams.h"
 
 #ifdef SPIKECAST_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
@@ -29,19 +30,18 @@ GraphedCall::Graph& GraphedCall::graph_for(int64_t bucket, const torch::Tensor& 
   std::vector<int64_t> shape = like.sizes().vec();
   shape[0] = bucket;
   g->input = torch::zeros(shape, like.options());
-  // Capture runs on a side stream; warm-up first (cuDNN/cuBLAS handles, workspace, lazy init).
-  at::cuda::CUDAStream side = at::cuda::getStreamFromPool(false, device_.index());
-  at::cuda::getCurrentCUDAStream(device_.index()).synchronize();  // the zeros above are ready
-  {
-    c10::cuda::CUDAStreamGuard guard(side);
+  // Capture runs on the device's work stream (tensor/side_streams.h), the same for every bucket;
+  // warm-up first (cuDNN/cuBLAS handles, workspace, lazy init).
+  run_on_work_stream(device_, [&] {
     for (int i = 0; i < 3; ++i) fn_(g->input);
-    side.synchronize();
+    const at::cuda::CUDAStream stream = at::cuda::getCurrentCUDAStream(device_.index());
+    stream.synchronize();
     // Thread-local capture: another thread loading a model (hot reload) does not break it.
     g->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
     g->output = fn_(g->input);
     g->graph.capture_end();
-  }
-  side.synchronize();
+    stream.synchronize();
+  });
   return *graphs_.emplace(bucket, std::move(g)).first->second;
 }
 

@@ -31,6 +31,9 @@ at::cuda::CUDAStream side_stream(c10::DeviceIndex index, size_t slot) {
   return it->second;
 }
 
+// The work stream's slot, apart from the side streams' slots 0, 1, ...
+constexpr size_t kWorkStreamSlot = static_cast<size_t>(-1);
+
 }  // namespace
 
 void run_on_side_streams(const torch::Device& device, const std::vector<std::function<void()>>& tasks) {
@@ -55,6 +58,33 @@ void run_on_side_streams(const torch::Device& device, const std::vector<std::fun
   for (auto& event : done) event.block(main);
 }
 
+void run_on_work_stream(const torch::Device& device, const std::function<void()>& fn) {
+  if (!device.is_cuda()) return fn();
+  const c10::DeviceIndex index = device.has_index() ? device.index() : c10::cuda::current_device();
+  const at::cuda::CUDAStream current = at::cuda::getCurrentCUDAStream(index);
+  if (current != at::cuda::getDefaultCUDAStream(index)) return fn();
+  static std::mutex capture_mutex;
+  std::lock_guard<std::mutex> lock(capture_mutex);
+  const at::cuda::CUDAStream work = side_stream(index, kWorkStreamSlot);
+  at::cuda::CUDAEvent fork;
+  fork.record(current);
+  fork.block(work);
+  // Join even when fn throws: the caller's later work must not overtake what fn queued.
+  const auto join = [&] {
+    at::cuda::CUDAEvent done;
+    done.record(work);
+    done.block(current);
+  };
+  try {
+    c10::cuda::CUDAStreamGuard guard(work);
+    fn();
+  } catch (...) {
+    join();
+    throw;
+  }
+  join();
+}
+
 void keep_for_current_stream(const torch::Tensor& t) {
   if (t.defined() && t.is_cuda()) t.record_stream(at::cuda::getCurrentCUDAStream(t.device().index()));
 }
@@ -62,6 +92,8 @@ void keep_for_current_stream(const torch::Tensor& t) {
 void run_on_side_streams(const torch::Device&, const std::vector<std::function<void()>>& tasks) {
   for (const auto& task : tasks) task();
 }
+
+void run_on_work_stream(const torch::Device&, const std::function<void()>& fn) { fn(); }
 
 void keep_for_current_stream(const torch::Tensor&) {}
 #endif

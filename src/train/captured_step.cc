@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "tensor/compat.h"
+#include "tensor/side_streams.h"
 #include "train/member_trainer.h"
 
 #ifdef SPIKECAST_WITH_CUDA
@@ -125,28 +126,31 @@ torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
     for (const auto& p : params_)
       if (!p.grad().defined()) throw ModelError("captured training step: take an eager step first (no gradients yet)");
     starts_ = starts.clone();
-    const c10::DeviceIndex index = ctx_.device.has_index() ? ctx_.device.index() : c10::cuda::current_device();
-    at::cuda::getCurrentCUDAStream(index).synchronize();
     auto graph = std::make_unique<Graph>();
-    const at::cuda::CUDAStream side = at::cuda::getStreamFromPool(false, index);
     // Autocast's cast cache would hold tensors across replays; inside a graph the casts are kernels.
     const bool cache = at::autocast::is_autocast_cache_enabled();
     at::autocast::set_autocast_cache_enabled(false);
     try {
-      c10::cuda::CUDAStreamGuard guard(side);
-      graph->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-      try {
-        body();
-      } catch (...) {
-        // End the capture so that the stream, the allocator's pool and the random generator leave
-        // capture mode; when the capture was invalidated this throws too and they may not.
+      // On the device's work stream, where train_member runs the eager steps too (one cuBLAS
+      // workspace for both; tensor/side_streams.h).
+      run_on_work_stream(ctx_.device, [&] {
+        const at::cuda::CUDAStream stream = at::cuda::getCurrentCUDAStream(ctx_.device.index());
+        stream.synchronize();
+        graph->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
         try {
-          graph->graph.capture_end();
-        } catch (const c10::Error&) {
+          body();
+        } catch (...) {
+          // End the capture so that the stream, the allocator's pool and the random generator leave
+          // capture mode; when the capture was invalidated this throws too and they may not.
+          try {
+            graph->graph.capture_end();
+          } catch (const c10::Error&) {
+          }
+          throw;
         }
-        throw;
-      }
-      graph->graph.capture_end();
+        graph->graph.capture_end();
+        stream.synchronize();
+      });
     } catch (const c10::Error& e) {
       at::autocast::set_autocast_cache_enabled(cache);
       throw ModelError(std::string("the training step could not be captured: ") + e.what_without_backtrace());
@@ -155,7 +159,6 @@ torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
       throw;
     }
     at::autocast::set_autocast_cache_enabled(cache);
-    side.synchronize();
     graph_ = std::move(graph);
   } else {
     starts_.copy_(starts);

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "tensor/compat.h"
+#include "tensor/side_streams.h"
 #include "train/captured_step.h"
 #include "train/checkpoint.h"
 #include "train/loss_scaler.h"
@@ -131,10 +132,12 @@ double validation_mse(models::ForecasterImpl& model, const DeviceData& data, con
   return sum.item<double>() / static_cast<double>(n * data.horizon());
 }
 
-MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
-                          const std::vector<int64_t>& train_windows, const std::vector<int64_t>& val_windows,
-                          const TrainConfig& config, const Context& ctx, Progress& progress,
-                          const std::string& checkpoint_path, const Deadline& deadline, const TrainHooks& hooks) {
+namespace {
+// train_member's body, on whatever stream is current.
+MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& data,
+                               const std::vector<int64_t>& train_windows, const std::vector<int64_t>& val_windows,
+                               const TrainConfig& config, const Context& ctx, Progress& progress,
+                               const std::string& checkpoint_path, const Deadline& deadline, const TrainHooks& hooks) {
   const auto t_start = Clock::now();
   MemberResult result;
   result.model = model.type_name();
@@ -313,7 +316,7 @@ MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
       out.write("best_val", scalar(best));
       out.write("bad_epochs", scalar(static_cast<double>(bad_epochs)));
       out.write("schedule", torch::tensor({schedule.plateau_scale(), schedule.best(),
-                                           static_cast<double>(schedule.bad_epochs())}, torch::kFloat64));
+                                                static_cast<double>(schedule.bad_epochs())}, torch::kFloat64));
       out.write("history", history_tensor(result.history));
       atomic_save(out, checkpoint_path);
       if (hooks.after_checkpoint) hooks.after_checkpoint(result.model, epoch + 1);
@@ -333,6 +336,21 @@ MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
       if (r.improved) result.best_epoch = r.epoch;
   }
   result.seconds = seconds_since(t_start);
+  return result;
+}
+}  // namespace
+
+MemberResult train_member(models::ForecasterImpl& model, const DeviceData& data,
+                          const std::vector<int64_t>& train_windows, const std::vector<int64_t>& val_windows,
+                          const TrainConfig& config, const Context& ctx, Progress& progress,
+                          const std::string& checkpoint_path, const Deadline& deadline, const TrainHooks& hooks) {
+  // On CUDA the whole run (eager steps, the captured step, validation) is on the device's work
+  // stream, the stream captures use: one cuBLAS workspace instead of one per stream.
+  MemberResult result;
+  run_on_work_stream(ctx.device, [&] {
+    result = train_member_here(model, data, train_windows, val_windows, config, ctx, progress, checkpoint_path,
+                               deadline, hooks);
+  });
   return result;
 }
 

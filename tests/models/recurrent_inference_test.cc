@@ -1,14 +1,16 @@
-// The CPU cell kernels against LibTorch's own LSTM/GRU (the oracle), layer by layer and through
-// whole members at batch 1, where the serving path uses them.
+// The CPU cell kernels and the CUDA layer kernel against LibTorch's own LSTM/GRU on the CPU (the
+// oracle), layer by layer and through whole members at small batches, where the serving path uses them.
 #include "models/recurrent_inference.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "models/model_registry.h"
 #include "models/recurrent_cells.h"
 #include "model_test_util.h"
+#include "tensor/compat.h"
 
 namespace spikecast::models {
 namespace {
@@ -63,6 +65,37 @@ TEST_P(RecurrentLayer, CellKernelsMatchLibTorch) {
   EXPECT_LT(max_abs_diff(fast, oracle), 1e-5);
 }
 
+// The CUDA layer kernel (on a card with thread-block clusters; cuDNN elsewhere) against the CPU
+// module, in float32 and under bf16 autocast (the kernel computes in float32 either way).
+TEST_P(RecurrentLayer, CudaKernelMatchesTheCpuModule) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const LayerCase c = GetParam();
+  torch::manual_seed(3);
+  const torch::Tensor x = test::make_input(c.batch, 100, c.input, 5);
+  const torch::Device cuda(torch::kCUDA, 0);
+  const torch::Tensor xc = x.to(cuda);
+  torch::NoGradGuard no_grad;
+  const auto check = [&](auto m) {
+    m->eval();
+    const torch::Tensor oracle = std::get<0>(m->forward(x));
+    m->to(cuda);
+    EXPECT_EQ(uses_cell_kernels(*m, xc), cuda_cell_kernels_available(cuda));
+    const torch::Tensor fast = run_recurrent(m, xc).cpu();
+    ASSERT_EQ(fast.sizes(), oracle.sizes());
+    EXPECT_LT(max_abs_diff(fast, oracle), 1e-4);
+    if (uses_cell_kernels(*m, xc)) {
+      compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+      const torch::Tensor under_autocast = run_recurrent(m, xc).cpu();
+      EXPECT_EQ(under_autocast.scalar_type(), torch::kFloat32);
+      EXPECT_LT(max_abs_diff(under_autocast, oracle), 1e-4);
+    }
+  };
+  if (c.gru)
+    check(torch::nn::GRU(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+  else
+    check(torch::nn::LSTM(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, RecurrentLayer,
                          ::testing::Values(LayerCase{false, 13, 128, 1, false, 1},   // lstm layer 1
                                            LayerCase{false, 128, 64, 2, false, 3},   // two layers
@@ -88,23 +121,33 @@ TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
   EXPECT_FALSE(uses_cell_kernels(*seq_first, x));
 }
 
-// Every recurrent member: a batch of one (cell kernels) equals that window's row of a batch too
-// large for them (LibTorch's path).
+// Every recurrent member on every device: a batch of one (cell kernels) equals that window's row of
+// a batch too large for them (LibTorch's path), and on CUDA equals the CPU's forecast.
 TEST(RecurrentInference, MembersGiveTheSameForecastOnBothPaths) {
-  for (const char* name : {"lstm", "gru", "cnn_lstm", "spike", "rule"}) {
-    SCOPED_TRACE(name);
-    torch::manual_seed(11);
-    Forecaster model = make_forecaster(name, ModelSpec{100, 4, 13, nlohmann::json::object()});
-    model->eval();
-    torch::NoGradGuard no_grad;
-    const torch::Tensor x = test::make_input(kCellKernelMaxBatch + 2, 100, 13, 9);
-    const ForecastOutput batched = model->forward(x);
-    for (int64_t b : {int64_t{0}, kCellKernelMaxBatch + 1}) {
-      const ForecastOutput one = model->forward(x.slice(0, b, b + 1));
-      EXPECT_LT(max_abs_diff(one.value, batched.value.slice(0, b, b + 1)), 2e-5);
-      if (one.spike_logit.defined())
-        EXPECT_LT(max_abs_diff(one.spike_logit, batched.spike_logit.slice(0, b, b + 1)), 2e-5);
+  for (const torch::Device& device : test::test_devices()) {
+    // cuDNN's TF32 convolutions (PyTorch's default) would differ from the CPU by ~1e-3.
+    const bool tf32 = at::globalContext().allowTF32CuDNN();
+    at::globalContext().setAllowTF32CuDNN(false);
+    for (const char* name : {"lstm", "gru", "cnn_lstm", "spike", "rule"}) {
+      SCOPED_TRACE(std::string(name) + " on " + device.str());
+      torch::manual_seed(11);
+      Forecaster model = make_forecaster(name, ModelSpec{100, 4, 13, nlohmann::json::object()});
+      model->eval();
+      torch::NoGradGuard no_grad;
+      const torch::Tensor x = test::make_input(kCellKernelMaxBatch + 2, 100, 13, 9);
+      const ForecastOutput on_cpu = model->forward(x.slice(0, 0, 1));
+      model->to(device);
+      const torch::Tensor xd = x.to(device);
+      const ForecastOutput batched = model->forward(xd);
+      for (int64_t b : {int64_t{0}, kCellKernelMaxBatch + 1}) {
+        const ForecastOutput one = model->forward(xd.slice(0, b, b + 1));
+        EXPECT_LT(max_abs_diff(one.value.cpu(), batched.value.slice(0, b, b + 1).cpu()), 2e-5);
+        if (one.spike_logit.defined())
+          EXPECT_LT(max_abs_diff(one.spike_logit.cpu(), batched.spike_logit.slice(0, b, b + 1).cpu()), 2e-5);
+        if (b == 0) EXPECT_LT(max_abs_diff(one.value.cpu(), on_cpu.value), 1e-4);
+      }
     }
+    at::globalContext().setAllowTF32CuDNN(tf32);
   }
 }
 

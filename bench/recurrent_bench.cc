@@ -1,0 +1,90 @@
+// One recurrent layer at inference, spikecast's cell-kernel path (models/recurrent_inference.h: the
+// CPU step kernels, or the CUDA layer kernel on sm_90) against the module's own forward (LibTorch on
+// the CPU, cuDNN on CUDA), for the layer shapes of the users' members, 100 steps, small batches.
+// Prints one JSON object per line: shape, batch, p50 microseconds of each path and the ratio.
+// Usage: recurrent_bench [cpu|cuda] [runs]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "models/recurrent_inference.h"
+#include "tensor/compat.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shape {
+  const char* where;  // the member and layer
+  bool gru;
+  int64_t input, hidden;
+  bool bidirectional;
+};
+
+template <typename F>
+double p50_us(F&& f, const torch::Device& device, int runs) {
+  for (int i = 0; i < 10; ++i) f();
+  std::vector<double> us;
+  for (int i = 0; i < runs; ++i) {
+    spikecast::compat::synchronize(device);
+    const auto t0 = Clock::now();
+    f();
+    spikecast::compat::synchronize(device);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
+template <typename M>
+void measure(M m, const Shape& s, const torch::Device& device, int runs) {
+  m->eval();
+  m->to(device);
+  torch::NoGradGuard no_grad;
+  for (int64_t batch : {1, 8}) {
+    const torch::Tensor x = torch::randn({batch, 100, s.input}, torch::TensorOptions().device(device));
+    const bool fast = spikecast::models::uses_cell_kernels(*m, x);
+    const double ours = p50_us([&] { spikecast::models::run_recurrent(m, x); }, device, runs);
+    const double module = p50_us([&] { m->forward(x); }, device, runs);
+    std::printf(
+        "{\"layer\": \"%s\", \"cell\": \"%s\", \"input\": %lld, \"hidden\": %lld, \"bidirectional\": %s, "
+        "\"batch\": %lld, \"device\": \"%s\", \"cell_kernels\": %s, \"ours_p50_us\": %.1f, \"module_p50_us\": %.1f, "
+        "\"speedup\": %.2f}\n",
+        s.where, s.gru ? "gru" : "lstm", static_cast<long long>(s.input), static_cast<long long>(s.hidden),
+        s.bidirectional ? "true" : "false", static_cast<long long>(batch), device.str().c_str(),
+        fast ? "true" : "false", ours, module, module / ours);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dev = argc > 1 ? argv[1] : (torch::cuda::is_available() ? "cuda" : "cpu");
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 200;
+  try {
+    const torch::Device device(dev);
+    const std::vector<Shape> shapes = {
+        {"lstm layer 1", false, 13, 128, false}, {"lstm layer 3", false, 128, 64, false},
+        {"gru layer 1", true, 13, 128, false},   {"gru layer 3", true, 128, 64, false},
+        {"spike bilstm", false, 64, 128, true},  {"rule lstm", false, 13, 32, false},
+    };
+    for (const Shape& s : shapes) {
+      torch::manual_seed(1);
+      if (s.gru)
+        measure(torch::nn::GRU(torch::nn::GRUOptions(s.input, s.hidden).batch_first(true).bidirectional(s.bidirectional)),
+                s, device, runs);
+      else
+        measure(torch::nn::LSTM(torch::nn::LSTMOptions(s.input, s.hidden).batch_first(true).bidirectional(s.bidirectional)),
+                s, device, runs);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "recurrent_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
