@@ -176,6 +176,9 @@ def main():
             rows.append((f'ensemble CUDA graph p50 bs{bs} fp32', 'ms', g32 and g32['p50_ms'], p and p['p50_ms'], t32 and t32['p50_ms'], False))
             rows.append((f'ensemble CUDA graph p50 bs{bs} bf16', 'ms', g16 and g16['p50_ms'], None, t16 and t16['p50_ms'], False))
     for doc, prec in ((fp32, 'fp32'), (bf16, 'bf16')):
+        for r in (doc or {}).get('member_latency_graphs', []):
+            rows.append((f"member {r['member']} alone, CUDA graph p50 bs1 {prec}", 'ms', r['p50_ms'], None, None, False))
+    for doc, prec in ((fp32, 'fp32'), (bf16, 'bf16')):
         for r in (doc or {}).get('latency_in_turn', []):
             rows.append((f"ensemble members in turn p50 bs{r['batch']} {prec}", 'ms', r['p50_ms'], None, None, False))
     for r in (bf16 or {}).get('throughput', []):

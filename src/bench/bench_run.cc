@@ -173,6 +173,15 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
           log_line(log, fmt::format("bench: ensemble, CUDA graph, batch {:>6}: p50 {:.3f} ms, p99 {:.3f} ms", b,
                                     r.p50_ms, r.p99_ms));
         }
+        // Each member alone, one window, graphed: which member's chain bounds the ensemble's latency.
+        doc["member_latency_graphs"] = nlohmann::json::array();
+        for (const auto& m : o.members) {
+          models::Forecaster member = models::make_forecaster(m, data.spec(m));
+          nlohmann::json j = measure_latency(*member, data, 1, o.latency_runs, ctx, /*graphed=*/true).to_json();
+          j["member"] = m;
+          doc["member_latency_graphs"].push_back(j);
+          log_line(log, fmt::format("bench: {}, CUDA graph, batch 1: p50 {:.3f} ms", m, j["p50_ms"].get<double>()));
+        }
       }
       // On CUDA the members run on side streams; the same figures with the members in turn show
       // what that buys (both lists in `latency_in_turn`).
