@@ -121,4 +121,20 @@ inline void cuda_reset_peak(int index) {
 #endif
 }
 
+// Hands a CUDA graph's private memory pool back to the caching allocator (the pool of a capture that
+// failed, which the graph itself never releases): releasePool in 2.x, notifyCaptureDestroy in 1.13.
+template <typename PoolId>
+inline void cuda_release_graph_pool(int index, PoolId pool) {
+#if SPIKECAST_CUDA_ALLOCATOR_STATS
+#if TORCH_VERSION_MAJOR >= 2
+  c10::cuda::CUDACachingAllocator::releasePool(static_cast<c10::DeviceIndex>(index), pool);
+#else
+  c10::cuda::CUDACachingAllocator::notifyCaptureDestroy(index, pool);
+#endif
+#else
+  (void)index;
+  (void)pool;
+#endif
+}
+
 }  // namespace spikecast::compat

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "tensor/compat.h"
 #include "tensor/side_streams.h"
 
 #ifdef SPIKECAST_WITH_CUDA
@@ -23,6 +24,31 @@ struct GraphedCall::Graph {
 
 bool GraphedCall::available() { return true; }
 
+void capture_on_work_stream(const torch::Device& device, at::cuda::CUDAGraph& graph, const std::function<void()>& fn) {
+  run_on_work_stream(device, [&] {
+    const at::cuda::CUDAStream stream = at::cuda::getCurrentCUDAStream(device.index());
+    stream.synchronize();
+    graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+    try {
+      fn();
+    } catch (...) {
+      try {
+        graph.capture_end();
+      } catch (const c10::Error&) {
+        // The capture was invalidated: capture_end left capture mode but threw before marking the
+        // capture ended, so the graph would never hand back its private memory pool (seen after an
+        // out-of-memory capture at batch 16,384: 48 GiB held in private pools, and the eager
+        // fallback ran out of memory). Release the pool here.
+        compat::cuda_release_graph_pool(device.has_index() ? device.index() : c10::cuda::current_device(),
+                                        graph.pool());
+      }
+      throw;
+    }
+    graph.capture_end();
+    stream.synchronize();
+  });
+}
+
 GraphedCall::Graph& GraphedCall::graph_for(int64_t bucket, const torch::Tensor& like) {
   auto it = graphs_.find(bucket);
   if (it != graphs_.end()) return *it->second;
@@ -30,19 +56,25 @@ GraphedCall::Graph& GraphedCall::graph_for(int64_t bucket, const torch::Tensor& 
   std::vector<int64_t> shape = like.sizes().vec();
   shape[0] = bucket;
   g->input = torch::zeros(shape, like.options());
-  // Capture runs on the device's work stream (tensor/side_streams.h), the same for every bucket;
-  // warm-up first (cuDNN/cuBLAS handles, workspace, lazy init).
+  // Warm-up first (cuDNN/cuBLAS handles, workspace, lazy init), on the stream the capture uses.
   run_on_work_stream(device_, [&] {
     for (int i = 0; i < 3; ++i) fn_(g->input);
-    const at::cuda::CUDAStream stream = at::cuda::getCurrentCUDAStream(device_.index());
-    stream.synchronize();
-    // Thread-local capture: another thread loading a model (hot reload) does not break it.
-    g->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-    g->output = fn_(g->input);
-    g->graph.capture_end();
-    stream.synchronize();
   });
+  capture_on_work_stream(device_, g->graph, [&] { g->output = fn_(g->input); });
   return *graphs_.emplace(bucket, std::move(g)).first->second;
+}
+
+void GraphedCall::run_eagerly_from_now(int64_t bucket, const c10::Error& e) {
+  // Capture keeps its own memory pool; when the card cannot hold it (e.g. out of memory at a very
+  // large batch) every later call runs eagerly instead of failing. The graphs' pools and the blocks
+  // cached for the failed capture stay reserved otherwise, and the eager call then runs out of memory
+  // too (seen at batch 16,384 fp32: 124 GiB reserved, unallocated).
+  graphs_.clear();
+  graphed_ = false;
+  at::cuda::getCurrentCUDAStream(device_.index()).synchronize();
+  c10::cuda::CUDACachingAllocator::emptyCache();
+  std::fprintf(stderr, "spikecast: CUDA graph capture failed at batch %lld, running eagerly: %s\n",
+               static_cast<long long>(bucket), e.what_without_backtrace());
 }
 
 torch::Tensor GraphedCall::to_host(const torch::Tensor& x) {
@@ -53,16 +85,7 @@ torch::Tensor GraphedCall::to_host(const torch::Tensor& x) {
   try {
     found = &graph_for(*bucket, x);
   } catch (const c10::Error& e) {
-    // Capture keeps its own memory pool; when the card cannot hold it (e.g. out of memory at a
-    // very large batch) every later call runs eagerly instead of failing.
-    graphs_.clear();
-    graphed_ = false;
-    // The failed capture's pool and the blocks cached for it stay reserved otherwise, and the eager
-    // call then runs out of memory too (seen at batch 16,384 fp32: 124 GiB reserved, unallocated).
-    at::cuda::getCurrentCUDAStream(device_.index()).synchronize();
-    c10::cuda::CUDACachingAllocator::emptyCache();
-    std::fprintf(stderr, "spikecast: CUDA graph capture failed at batch %lld, running eagerly: %s\n",
-                 static_cast<long long>(*bucket), e.what_without_backtrace());
+    run_eagerly_from_now(*bucket, e);
     return fn_(x).to(torch::kCPU);
   }
   Graph& g = *found;
@@ -94,7 +117,18 @@ GraphedCall::~GraphedCall() = default;
 
 void GraphedCall::capture_all(const torch::Tensor& example_row) {
   if (!graphed_) return;
-  for (int64_t bucket : buckets_) graph_for(bucket, example_row);
+  for (int64_t bucket : buckets_) {
+#ifdef SPIKECAST_WITH_CUDA
+    try {
+      graph_for(bucket, example_row);
+    } catch (const c10::Error& e) {
+      run_eagerly_from_now(bucket, e);
+      return;
+    }
+#else
+    graph_for(bucket, example_row);
+#endif
+  }
 }
 
 std::vector<int64_t> GraphedCall::power_of_two_buckets(int64_t max_batch) {

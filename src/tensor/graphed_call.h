@@ -12,7 +12,22 @@
 #include <memory>
 #include <vector>
 
+#ifdef SPIKECAST_WITH_CUDA
+namespace at::cuda {
+struct CUDAGraph;
+}
+#endif
+
 namespace spikecast {
+
+#ifdef SPIKECAST_WITH_CUDA
+// Captures fn's kernels into `graph` on the device's work stream (tensor/side_streams.h), in
+// thread-local mode (another thread loading a model does not break it), synchronised before and
+// after. When fn throws, the capture is ended first, so that the stream, the allocator's pool and the
+// random generator leave capture mode (were the capture left open, the next call joining the work
+// stream would fail), and the error is rethrown.
+void capture_on_work_stream(const torch::Device& device, at::cuda::CUDAGraph& graph, const std::function<void()>& fn);
+#endif
 
 class GraphedCall {
  public:
@@ -42,6 +57,10 @@ class GraphedCall {
  private:
   struct Graph;
   Graph& graph_for(int64_t bucket, const torch::Tensor& like);
+#ifdef SPIKECAST_WITH_CUDA
+  // After a failed capture at `bucket`: drops every graph and its memory; later calls run eagerly.
+  void run_eagerly_from_now(int64_t bucket, const c10::Error& e);
+#endif
 
   Fn fn_;
   torch::Device device_;

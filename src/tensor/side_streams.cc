@@ -79,7 +79,10 @@ void run_on_work_stream(const torch::Device& device, const std::function<void()>
     c10::cuda::CUDAStreamGuard guard(work);
     fn();
   } catch (...) {
-    join();
+    try {
+      join();
+    } catch (const c10::Error&) {  // e.g. the work stream left unusable by what fn did: fn's error counts
+    }
     throw;
   }
   join();

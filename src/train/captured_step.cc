@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "tensor/compat.h"
-#include "tensor/side_streams.h"
+#include "tensor/graphed_call.h"
 #include "train/member_trainer.h"
 
 #ifdef SPIKECAST_WITH_CUDA
@@ -133,24 +133,7 @@ torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
     try {
       // On the device's work stream, where train_member runs the eager steps too (one cuBLAS
       // workspace for both; tensor/side_streams.h).
-      run_on_work_stream(ctx_.device, [&] {
-        const at::cuda::CUDAStream stream = at::cuda::getCurrentCUDAStream(ctx_.device.index());
-        stream.synchronize();
-        graph->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-        try {
-          body();
-        } catch (...) {
-          // End the capture so that the stream, the allocator's pool and the random generator leave
-          // capture mode; when the capture was invalidated this throws too and they may not.
-          try {
-            graph->graph.capture_end();
-          } catch (const c10::Error&) {
-          }
-          throw;
-        }
-        graph->graph.capture_end();
-        stream.synchronize();
-      });
+      capture_on_work_stream(ctx_.device, graph->graph, [&] { body(); });
     } catch (const c10::Error& e) {
       at::autocast::set_autocast_cache_enabled(cache);
       throw ModelError(std::string("the training step could not be captured: ") + e.what_without_backtrace());
