@@ -47,6 +47,25 @@ TEST(GraphedCall, MatchesThePlainCallOnEveryDevice) {
   }
 }
 
+// A function that cannot be captured (it synchronises with the host) makes capture_all fall back to
+// eager calls, with the right results, and leaves the work stream usable for the next capture.
+TEST(GraphedCall, AFailedCaptureFallsBackToEagerCalls) {
+  for (const torch::Device& device : models::test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    const torch::Tensor x = torch::randn({4, 6}).to(device);
+    auto syncing = [](const torch::Tensor& in) { return in * 2.0 + in.sum().item<double>() * 0.0; };
+    GraphedCall failing(syncing, device, {4}, /*enabled=*/true);
+    failing.capture_all(x);
+    EXPECT_FALSE(failing.graphed());
+    EXPECT_LT((failing.to_host(x) - (x * 2.0).to(torch::kCPU)).abs().max().item<double>(), 1e-6);
+
+    GraphedCall fine([](const torch::Tensor& in) { return in * 3.0; }, device, {4}, /*enabled=*/true);
+    fine.capture_all(x);
+    EXPECT_EQ(fine.graphed(), device.is_cuda() && GraphedCall::available());
+    EXPECT_LT((fine.to_host(x) - (x * 3.0).to(torch::kCPU)).abs().max().item<double>(), 1e-6);
+  }
+}
+
 TEST(GraphedCall, EnsembleOnSideStreamsMatchesThePlainCall) {
   // On CUDA the ensemble's members run on their own streams (fork/join), in eager calls and inside
   // the captured graph; both must give what the members give one after another on the CPU.

@@ -1,5 +1,6 @@
-// Side streams and member threads: every task runs, results equal the tasks run in order (the CPU
-// oracle), and a failing task's exception reaches the caller after every thread has finished.
+// Side streams, member threads and the work stream: every task runs, results equal the tasks run in
+// order (the CPU oracle), and a failing task's exception reaches the caller after every thread has
+// finished.
 #include "tensor/side_streams.h"
 
 #include <gtest/gtest.h>
@@ -54,6 +55,26 @@ TEST(SideStreams, ThreadsRunEveryTaskAndRethrowTheFirstError) {
       EXPECT_STREQ(e.what(), "member 3 failed");
     }
     EXPECT_EQ(ran.load(), 3);  // the others still ran to the end
+  }
+}
+
+TEST(SideStreams, WorkStreamRunsTheTaskOrderedWithTheCaller) {
+  for (const torch::Device& device : models::test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    const torch::Tensor a = torch::arange(1000, torch::TensorOptions().dtype(torch::kFloat).device(device));
+    torch::Tensor b;
+    run_on_work_stream(device, [&] {
+      b = a * 2.0;
+      run_on_work_stream(device, [&] { b = b + 1.0; });  // nested: runs as it is
+    });
+    // The caller's stream waits for the work stream: the sum below sees b complete.
+    EXPECT_DOUBLE_EQ(b.sum().item<double>(), 2.0 * 999.0 * 1000.0 / 2.0 + 1000.0);
+    EXPECT_THROW(run_on_work_stream(device, [] { throw std::runtime_error("failed on the work stream"); }),
+                 std::runtime_error);
+    // Still usable after a failure.
+    torch::Tensor c;
+    run_on_work_stream(device, [&] { c = a.sum(); });
+    EXPECT_DOUBLE_EQ(c.item<double>(), 999.0 * 1000.0 / 2.0);
   }
 }
 
