@@ -1,8 +1,9 @@
 // Runs the members' LSTM and GRU layers. In inference at small batch (autograd off, module in eval
-// mode, batch <= kCellKernelMaxBatch) it uses fused kernels, which answer one window in a fraction of
-// LibTorch's time (docs/performance.md): on the CPU (float32) the step kernels of recurrent_cells.h,
-// on a CUDA card with thread-block clusters (sm_90, in a build with SPIKECAST_WITH_CUDA_KERNELS) the
-// whole-layer kernel of recurrent_cuda.h, in float32 also under autocast. In every other case
+// mode, batch <= kCellKernelMaxBatch) it uses fused kernels (docs/performance.md): on the CPU
+// (float32) the step kernels of recurrent_cells.h, which answer one window in a fraction of
+// LibTorch's time; on a CUDA card with thread-block clusters (sm_90, in a build with
+// SPIKECAST_WITH_CUDA_KERNELS) the whole-layer kernel of recurrent_cuda.h, in float32 also under
+// autocast, which lets the ensemble's members run at the same time. In every other case
 // (training, large batches, older cards) it calls the module's own forward.
 // The paths compute the same function; tests/models/recurrent_inference_test.cc holds them to
 // 1e-5 of each other (the CUDA kernel against the CPU module to 1e-4).
