@@ -14,7 +14,7 @@ namespace cg = cooperative_groups;
 namespace spikecast::models::cuda_cells {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = 512;
 constexpr int kMaxCluster = 8;                   // the portable cluster size
 constexpr size_t kTargetWeightBytes = 32 * 1024; // W_hh slice per block before the cluster grows
 
