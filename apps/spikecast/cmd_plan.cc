@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <optional>
 
 #include "bench/bench_options.h"
 #include "bench/capacity_plan.h"
@@ -45,12 +44,11 @@ void run_plan(const PlanArgs& a) {
   a.options.validate();
   const Context ctx = make_context(a.device, a.precision);
   seed_everything(1);
-  std::optional<bench::Plan> measured;
+  bench::Plan plan;
   run_on_work_stream(ctx.device, [&] {  // as `spikecast bench` measures (cmd_bench.cc)
     const bench::BenchData data = bench::make_bench_data(a.rows, bench::kUsersInputLength, 1, 1, ctx.device);
-    measured = bench::make_plan(data, a.options, ctx);
+    plan = bench::make_plan(data, a.options, ctx);
   });
-  const bench::Plan& plan = *measured;
   print_plan(plan, a.options, ctx);
   if (!a.json.empty()) {
     std::ofstream f(a.json);

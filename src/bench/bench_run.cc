@@ -143,13 +143,15 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
     guarded(doc, "latency", log, [&] {
       models::Forecaster ens = make_bench_ensemble(o.members, data);
       doc["ensemble_parameters"] = models::count_parameters(*ens);
+      // Large batches take long on a CPU: a tenth of the runs from 1000 windows up (the peer: 20).
+      const auto latency_runs = [&](int64_t b) {
+        return b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
+      };
       // Every latency batch, then every throughput batch (fewer runs), into `latency` and
       // `throughput`; `label` goes into the log lines.
       const auto measure_all = [&](const std::string& label, nlohmann::json& latency, nlohmann::json& throughput) {
         for (int64_t b : o.latency_batches) {
-          // Large batches take long on a CPU: a tenth of the runs from 1000 windows up (the peer: 20).
-          const int64_t runs = b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
-          const LatencyResult r = measure_latency(*ens, data, b, runs, ctx);
+          const LatencyResult r = measure_latency(*ens, data, b, latency_runs(b), ctx);
           latency.push_back(r.to_json());
           log_line(log, fmt::format("bench: ensemble{} batch {:>6}: p50 {:.3f} ms, p99 {:.3f} ms, {:.0f} windows/s",
                                     label, b, r.p50_ms, r.p99_ms, r.windows_per_s));
@@ -167,8 +169,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
       if (ctx.is_cuda() && GraphedCall::available()) {
         doc["latency_graphs"] = nlohmann::json::array();
         for (int64_t b : o.latency_batches) {
-          const int64_t runs = b >= 1000 ? std::max<int64_t>(5, o.latency_runs / 10) : o.latency_runs;
-          const LatencyResult r = measure_latency(*ens, data, b, runs, ctx, /*graphed=*/true);
+          const LatencyResult r = measure_latency(*ens, data, b, latency_runs(b), ctx, /*graphed=*/true);
           doc["latency_graphs"].push_back(r.to_json());
           log_line(log, fmt::format("bench: ensemble, CUDA graph, batch {:>6}: p50 {:.3f} ms, p99 {:.3f} ms", b,
                                     r.p50_ms, r.p99_ms));

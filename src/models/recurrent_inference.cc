@@ -107,6 +107,7 @@ torch::Tensor cuda_forward(const torch::nn::Module& layer, const torch::nn::deta
   const int64_t dirs = o.bidirectional() ? 2 : 1;
   const int64_t batch = x.size(0), steps = x.size(1);
   const Parameters params = layer.named_parameters(/*recurse=*/false);
+  const cuda_cells::Shape shape = cuda_shape(o, x);
   void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
   torch::Tensor input = x.to(torch::kFloat32).contiguous();
   for (int64_t l = 0; l < o.num_layers(); ++l) {
@@ -125,7 +126,7 @@ torch::Tensor cuda_forward(const torch::nn::Module& layer, const torch::nn::deta
       dir[d].reverse = d == 1;
     }
     try {
-      cuda_cells::run_layer(cuda_cell(cell), cuda_shape(o, x), dir, static_cast<int>(dirs), stream);
+      cuda_cells::run_layer(cuda_cell(cell), shape, dir, static_cast<int>(dirs), stream);
     } catch (const std::runtime_error& e) {
       throw ModelError(e.what());
     }
@@ -153,30 +154,48 @@ bool cuda_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::
 }
 #endif
 
-const torch::nn::detail::RNNOptionsBase* options_of(const torch::nn::Module& layer) {
-  if (const auto* lstm = dynamic_cast<const torch::nn::LSTMImpl*>(&layer)) return &lstm->options_base;
-  if (const auto* gru = dynamic_cast<const torch::nn::GRUImpl*>(&layer)) return &gru->options_base;
-  return nullptr;
+// The module behind a torch::nn::LSTM or GRU holder, with its cell kind; null for anything else.
+struct RecurrentModule {
+  const torch::nn::detail::RNNOptionsBase* options = nullptr;
+  Cell cell = Cell::kLstm;
+};
+
+RecurrentModule recurrent_module(const torch::nn::Module& layer) {
+  if (const auto* lstm = dynamic_cast<const torch::nn::LSTMImpl*>(&layer)) return {&lstm->options_base, Cell::kLstm};
+  if (const auto* gru = dynamic_cast<const torch::nn::GRUImpl*>(&layer)) return {&gru->options_base, Cell::kGru};
+  return {};
 }
 
-// Inference on a batch_first layer without projections, autograd off, module in eval mode.
-bool inference_call(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase* o,
-                    const torch::Tensor& x) {
-  return o != nullptr && o->batch_first() && o->proj_size() == 0 && !layer.is_training() &&
-         !torch::GradMode::is_enabled() && x.dim() == 3 && x.size(0) <= kCellKernelMaxBatch;
-}
+enum class Path { kModule, kCpuCells, kCudaKernel };
 
-bool cpu_kernel_takes(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat32; }
+// Which path runs `layer` on `x`: a kernel only in inference (a batch_first layer without
+// projections, autograd off, module in eval mode) at batch <= kCellKernelMaxBatch.
+Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
+              const torch::Tensor& x) {
+  if (!o.batch_first() || o.proj_size() != 0 || layer.is_training() || torch::GradMode::is_enabled() ||
+      x.dim() != 3 || x.size(0) > kCellKernelMaxBatch)
+    return Path::kModule;
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return Path::kCpuCells;
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+  if (cuda_kernel_takes(layer, o, cell, x)) return Path::kCudaKernel;
+#else
+  (void)cell;
+#endif
+  return Path::kModule;
+}
 
 torch::Tensor run(torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                   const torch::Tensor& x) {
-  if (inference_call(layer, &o, x)) {
-    if (cpu_kernel_takes(x)) return cell_forward(layer, o, cell, x);
+  switch (path_for(layer, o, cell, x)) {
+    case Path::kCpuCells:
+      return cell_forward(layer, o, cell, x);
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
-    if (cuda_kernel_takes(layer, o, cell, x)) return cuda_forward(layer, o, cell, x);
+    case Path::kCudaKernel:
+      return cuda_forward(layer, o, cell, x);
 #endif
+    default:
+      return torch::Tensor();
   }
-  return torch::Tensor();
 }
 
 }  // namespace
@@ -193,15 +212,8 @@ bool cuda_cell_kernels_available(const torch::Device& device) {
 }
 
 bool uses_cell_kernels(const torch::nn::Module& layer, const torch::Tensor& x) {
-  const torch::nn::detail::RNNOptionsBase* o = options_of(layer);
-  if (!inference_call(layer, o, x)) return false;
-  if (cpu_kernel_takes(x)) return true;
-#ifdef SPIKECAST_WITH_CUDA_KERNELS
-  const Cell cell = dynamic_cast<const torch::nn::LSTMImpl*>(&layer) != nullptr ? Cell::kLstm : Cell::kGru;
-  return cuda_kernel_takes(layer, *o, cell, x);
-#else
-  return false;
-#endif
+  const RecurrentModule m = recurrent_module(layer);
+  return m.options != nullptr && path_for(layer, *m.options, m.cell, x) != Path::kModule;
 }
 
 torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x) {

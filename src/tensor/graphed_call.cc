@@ -77,6 +77,18 @@ void GraphedCall::run_eagerly_from_now(int64_t bucket, const c10::Error& e) {
                static_cast<long long>(bucket), e.what_without_backtrace());
 }
 
+void GraphedCall::capture_all(const torch::Tensor& example_row) {
+  if (!graphed_) return;
+  for (int64_t bucket : buckets_) {
+    try {
+      graph_for(bucket, example_row);
+    } catch (const c10::Error& e) {
+      run_eagerly_from_now(bucket, e);
+      return;
+    }
+  }
+}
+
 torch::Tensor GraphedCall::to_host(const torch::Tensor& x) {
   const int64_t b = x.size(0);
   const auto bucket = std::lower_bound(buckets_.begin(), buckets_.end(), b);
@@ -105,6 +117,8 @@ GraphedCall::Graph& GraphedCall::graph_for(int64_t, const torch::Tensor&) {
 }
 
 torch::Tensor GraphedCall::to_host(const torch::Tensor& x) { return fn_(x).to(torch::kCPU); }
+
+void GraphedCall::capture_all(const torch::Tensor&) {}  // never graphed without CUDA
 #endif
 
 GraphedCall::GraphedCall(Fn fn, torch::Device device, std::vector<int64_t> buckets, bool enabled)
@@ -115,21 +129,6 @@ GraphedCall::GraphedCall(Fn fn, torch::Device device, std::vector<int64_t> bucke
 
 GraphedCall::~GraphedCall() = default;
 
-void GraphedCall::capture_all(const torch::Tensor& example_row) {
-  if (!graphed_) return;
-  for (int64_t bucket : buckets_) {
-#ifdef SPIKECAST_WITH_CUDA
-    try {
-      graph_for(bucket, example_row);
-    } catch (const c10::Error& e) {
-      run_eagerly_from_now(bucket, e);
-      return;
-    }
-#else
-    graph_for(bucket, example_row);
-#endif
-  }
-}
 
 std::vector<int64_t> GraphedCall::power_of_two_buckets(int64_t max_batch) {
   std::vector<int64_t> out;
