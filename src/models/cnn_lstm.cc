@@ -72,10 +72,9 @@ ForecastOutput CnnLstmImpl::forward(const torch::Tensor& x, const torch::Tensor&
   std::vector<torch::Tensor> scales;
   for (auto& conv : convs_) scales.push_back(conv->forward(c));  // [B, filters, L] each
   torch::Tensor h = dropout_->forward(torch::relu(torch::cat(scales, 1))).transpose(1, 2);  // [B, L, k*filters]
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    h = run_recurrent(layers_[i], h);
-    if (i + 1 < layers_.size()) h = dropout_->forward(h);
-  }
+  std::vector<StackedLayer> stack;
+  for (auto& layer : layers_) stack.push_back({layer.get()});
+  h = run_recurrent_stack(stack, dropout_, h);  // [B, L, hidden_top]
   ForecastOutput out;
   out.value = frame_->finish(head_->forward(dropout_->forward(h.select(1, h.size(1) - 1))), w);
   return out;

@@ -2,7 +2,9 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "models/recurrent_cells.h"
@@ -94,63 +96,190 @@ torch::Tensor cell_forward(const torch::nn::Module& layer, const torch::nn::deta
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 cuda_cells::Cell cuda_cell(Cell cell) { return cell == Cell::kLstm ? cuda_cells::Cell::kLstm : cuda_cells::Cell::kGru; }
 
-cuda_cells::Shape cuda_shape(const torch::nn::detail::RNNOptionsBase& o, const torch::Tensor& x) {
-  return {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(o.hidden_size())};
+// SPIKECAST_CUDA_CELL_KERNELS: a diagnostic switch, read once, for measuring the kernel inside whole
+// models (docs/performance.md): "0" turns it off (cuDNN for every batch), "layers" runs one launch per
+// layer (no wavefront over a stack); unset or anything else, the default: a stack in one launch.
+enum class CudaKernels { kOff, kLayers, kStacks };
+
+CudaKernels cuda_kernels_mode() {
+  static const CudaKernels mode = [] {
+    const char* v = std::getenv("SPIKECAST_CUDA_CELL_KERNELS");
+    const std::string s = v == nullptr ? "" : v;
+    return s == "0" ? CudaKernels::kOff : s == "layers" ? CudaKernels::kLayers : CudaKernels::kStacks;
+  }();
+  return mode;
 }
 
-// One pass over all layers with the CUDA layer kernel (recurrent_cuda.h), both directions of a
-// layer in one launch. Float32 throughout, also under autocast (the output is float32).
-torch::Tensor cuda_forward(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
-                           const torch::Tensor& x) {
-  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-  const int64_t hidden = o.hidden_size();
-  const int64_t dirs = o.bidirectional() ? 2 : 1;
-  const int64_t batch = x.size(0), steps = x.size(1);
+// One layer of a launch: layer `index` of a module, and what is added to its output.
+struct KernelLayer {
+  Parameters params;
+  const torch::nn::detail::RNNOptionsBase* options = nullptr;
+  int64_t index = 0;
+  int64_t input = 0;  // the width of its input
+  cuda_cells::Residual residual = cuda_cells::Residual::kNone;
+  torch::nn::Linear projection{nullptr};  // Residual::kProjection
+};
+
+std::vector<KernelLayer> kernel_layers(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o) {
+  std::vector<KernelLayer> out;
   const Parameters params = layer.named_parameters(/*recurse=*/false);
-  const cuda_cells::Shape shape = cuda_shape(o, x);
+  const int64_t dirs = o.bidirectional() ? 2 : 1;
+  for (int64_t l = 0; l < o.num_layers(); ++l)
+    out.push_back({params, &o, l, l == 0 ? o.input_size() : dirs * o.hidden_size()});
+  return out;
+}
+
+// How many layers each launch of a stack runs: up to kMaxLayers (one in the "layers" mode); none when
+// a launch would begin with a residual layer, which the kernel does not take.
+std::vector<int> launch_sizes(const std::vector<KernelLayer>& layers) {
+  const size_t most = cuda_kernels_mode() == CudaKernels::kLayers ? 1 : cuda_cells::kMaxLayers;
+  std::vector<int> sizes;
+  for (size_t i = 0; i < layers.size(); i += static_cast<size_t>(sizes.back())) {
+    if (layers[i].residual != cuda_cells::Residual::kNone) return {};
+    sizes.push_back(static_cast<int>(std::min(most, layers.size() - i)));
+  }
+  return sizes;
+}
+
+cuda_cells::StackShape stack_shape(Cell cell, const KernelLayer* layers, int count, const torch::Tensor& x) {
+  cuda_cells::StackShape s;
+  s.cell = cuda_cell(cell);
+  s.batch = static_cast<int>(x.size(0));
+  s.steps = static_cast<int>(x.size(1));
+  s.layers = count;
+  for (int i = 0; i < count; ++i)
+    s.layer[i] = {static_cast<int>(layers[i].input), static_cast<int>(layers[i].options->hidden_size()), layers[i].residual};
+  return s;
+}
+
+// Whether the kernel takes these layers on x: each launch's shape (per layer for a bidirectional module).
+bool launchable(Cell cell, const std::vector<KernelLayer>& layers, const torch::Tensor& x, bool bidirectional) {
+  if (layers.empty() || x.size(0) > cuda_cells::kMaxBatch) return false;
+  const int device = x.device().index();
+  if (bidirectional) {
+    for (const KernelLayer& l : layers)
+      if (!cuda_cells::supported(device, stack_shape(cell, &l, 1, x))) return false;
+    return true;
+  }
+  const std::vector<int> sizes = launch_sizes(layers);
+  size_t first = 0;
+  for (int n : sizes) {
+    if (!cuda_cells::supported(device, stack_shape(cell, &layers[first], n, x))) return false;
+    first += static_cast<size_t>(n);
+  }
+  return !sizes.empty();
+}
+
+// A launch's tensors, kept until the launch is queued (the caching allocator reuses memory in
+// stream order).
+struct LaunchTensors {
+  std::vector<torch::Tensor> keep;
+  const float* add(const torch::Tensor& t) {
+    keep.push_back(t.to(torch::kFloat32).contiguous());
+    return keep.back().data_ptr<float>();
+  }
+};
+
+// A launch's first layer takes its input projections of every step (prepare_direction).
+void add_first_weights(const DirectionInputs& in, Cell cell, LaunchTensors& t, cuda_cells::Stack& st,
+                       cuda_cells::LayerWeights& w) {
+  st.xp = t.add(in.xp);
+  w.w_hh = t.add(in.w_hh);
+  w.b_hh = cell == Cell::kGru ? t.add(in.b_hh) : nullptr;
+}
+
+// The layers after it compute their input projections inside the kernel: W_ih and the input-side
+// bias b_ih (+ b_hh for the LSTM), with W_hh, b_hh and the residual's projection.
+void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_cells::LayerWeights& w) {
+  const std::string sfx = "_l" + std::to_string(k.index);
+  const torch::Tensor& w_hh = parameter(k.params, "weight_hh" + sfx);
+  w.w_ih = t.add(parameter(k.params, "weight_ih" + sfx));
+  w.w_hh = t.add(w_hh);
+  torch::Tensor b_ih = torch::zeros({w_hh.size(0)}, w_hh.options()), b_hh = b_ih;
+  if (k.options->bias()) {
+    b_ih = parameter(k.params, "bias_ih" + sfx);
+    b_hh = parameter(k.params, "bias_hh" + sfx);
+  }
+  w.b_in = t.add(cell == Cell::kLstm ? b_ih + b_hh : b_ih);
+  if (cell == Cell::kGru) w.b_hh = t.add(b_hh);
+  if (k.residual == cuda_cells::Residual::kProjection) {
+    const torch::Tensor& weight = k.projection->weight;
+    w.w_res = t.add(weight);
+    w.b_res = t.add(k.projection->bias.defined() ? k.projection->bias : torch::zeros({weight.size(0)}, weight.options()));
+  }
+}
+
+void launch(const cuda_cells::StackShape& shape, const cuda_cells::Stack* stacks, int count, void* stream) {
+  try {
+    cuda_cells::run(shape, stacks, count, stream);
+  } catch (const std::runtime_error& e) {
+    throw ModelError(e.what());
+  }
+}
+
+// `count` layers in one launch: x [B, T, I] (float32) -> the last one's output [B, T, H_last].
+torch::Tensor launch_stack(Cell cell, const KernelLayer* layers, int count, const torch::Tensor& x, void* stream) {
+  LaunchTensors t;
+  cuda_cells::Stack st;
+  add_first_weights(prepare_direction(layers[0].params, *layers[0].options, cell, x, layers[0].index, 0), cell, t, st,
+                    st.layer[0]);
+  for (int i = 1; i < count; ++i) add_inner_weights(layers[i], cell, t, st.layer[i]);
+  const int64_t hidden = layers[count - 1].options->hidden_size();
+  torch::Tensor out = torch::empty({x.size(0), x.size(1), hidden}, x.options());
+  st.out = out.data_ptr<float>();
+  st.out_batch_stride = x.size(1) * hidden;
+  st.out_step_stride = hidden;
+  launch(stack_shape(cell, layers, count, x), &st, 1, stream);
+  return out;
+}
+
+// Both directions of one bidirectional layer in one launch: x [B, T, I] -> [B, T, 2H].
+torch::Tensor launch_bidirectional(Cell cell, const KernelLayer& layer, const torch::Tensor& x, void* stream) {
+  const int64_t hidden = layer.options->hidden_size();
+  torch::Tensor out = torch::empty({x.size(0), x.size(1), 2 * hidden}, x.options());
+  LaunchTensors t;
+  cuda_cells::Stack st[2];
+  for (int d = 0; d < 2; ++d) {
+    add_first_weights(prepare_direction(layer.params, *layer.options, cell, x, layer.index, d), cell, t, st[d],
+                      st[d].layer[0]);
+    st[d].out = out.data_ptr<float>() + d * hidden;
+    st[d].out_batch_stride = x.size(1) * 2 * hidden;
+    st[d].out_step_stride = 2 * hidden;
+    st[d].reverse = d == 1;
+  }
+  launch(stack_shape(cell, &layer, 1, x), st, 2, stream);
+  return out;
+}
+
+// The layers with the CUDA kernel (launchable() said yes), float32 throughout, also under autocast
+// (the output is float32).
+torch::Tensor cuda_forward(Cell cell, const std::vector<KernelLayer>& layers, bool bidirectional, const torch::Tensor& x) {
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
   torch::Tensor input = x.to(torch::kFloat32).contiguous();
-  for (int64_t l = 0; l < o.num_layers(); ++l) {
-    torch::Tensor out = torch::empty({batch, steps, dirs * hidden}, input.options());
-    // Freed after the launch is queued: the caching allocator reuses memory in stream order.
-    DirectionInputs in[2];
-    cuda_cells::Direction dir[2];
-    for (int64_t d = 0; d < dirs; ++d) {
-      in[d] = prepare_direction(params, o, cell, input, l, d);
-      dir[d].xp = in[d].xp.data_ptr<float>();
-      dir[d].w_hh = in[d].w_hh.data_ptr<float>();
-      dir[d].b_hh = cell == Cell::kGru ? in[d].b_hh.data_ptr<float>() : nullptr;
-      dir[d].out = out.data_ptr<float>() + d * hidden;
-      dir[d].out_batch_stride = steps * dirs * hidden;
-      dir[d].out_step_stride = dirs * hidden;
-      dir[d].reverse = d == 1;
-    }
-    try {
-      cuda_cells::run_layer(cuda_cell(cell), shape, dir, static_cast<int>(dirs), stream);
-    } catch (const std::runtime_error& e) {
-      throw ModelError(e.what());
-    }
-    input = out;
+  if (bidirectional) {
+    for (const KernelLayer& l : layers) input = launch_bidirectional(cell, l, input, stream);
+    return input;
+  }
+  size_t first = 0;
+  for (int n : launch_sizes(layers)) {
+    input = launch_stack(cell, &layers[first], n, input, stream);
+    first += static_cast<size_t>(n);
   }
   return input;
 }
 
-// SPIKECAST_CUDA_CELL_KERNELS=0 turns the CUDA kernel off (cuDNN for every batch): a diagnostic
-// switch, read once, for measuring the kernel against cuDNN inside whole models (docs/performance.md).
-bool cuda_kernels_switched_on() {
-  static const bool on = [] {
-    const char* v = std::getenv("SPIKECAST_CUDA_CELL_KERNELS");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  return on;
+bool cuda_tensors(const torch::nn::Module& module) {
+  for (const auto& p : module.parameters(/*recurse=*/false))
+    if (p.scalar_type() != torch::kFloat32 || !p.is_cuda()) return false;
+  return true;
 }
 
 bool cuda_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                        const torch::Tensor& x) {
-  if (!x.is_cuda() || !x.is_floating_point() || !cuda_kernels_switched_on()) return false;
-  for (const auto& p : layer.parameters(/*recurse=*/false))
-    if (p.scalar_type() != torch::kFloat32 || !p.is_cuda()) return false;
-  return cuda_cells::supported(x.device().index(), cuda_cell(cell), cuda_shape(o, x));
+  if (!x.is_cuda() || !x.is_floating_point() || cuda_kernels_mode() == CudaKernels::kOff || !cuda_tensors(layer))
+    return false;
+  return launchable(cell, kernel_layers(layer, o), x, o.bidirectional());
 }
 #endif
 
@@ -168,13 +297,18 @@ RecurrentModule recurrent_module(const torch::nn::Module& layer) {
 
 enum class Path { kModule, kCpuCells, kCudaKernel };
 
-// Which path runs `layer` on `x`: a kernel only in inference (a batch_first layer without
-// projections, autograd off, module in eval mode) at batch <= kCellKernelMaxBatch.
+// Whether a kernel may run `layer` on `x`: in inference (a batch_first layer without projections,
+// autograd off, module in eval mode) at batch <= kCellKernelMaxBatch.
+bool inference_at_small_batch(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o,
+                              const torch::Tensor& x) {
+  return o.batch_first() && o.proj_size() == 0 && !layer.is_training() && !torch::GradMode::is_enabled() &&
+         x.dim() == 3 && x.size(0) <= kCellKernelMaxBatch;
+}
+
+// Which path runs `layer` on `x`.
 Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
               const torch::Tensor& x) {
-  if (!o.batch_first() || o.proj_size() != 0 || layer.is_training() || torch::GradMode::is_enabled() ||
-      x.dim() != 3 || x.size(0) > kCellKernelMaxBatch)
-    return Path::kModule;
+  if (!inference_at_small_batch(layer, o, x)) return Path::kModule;
   if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return Path::kCpuCells;
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
   if (cuda_kernel_takes(layer, o, cell, x)) return Path::kCudaKernel;
@@ -184,19 +318,53 @@ Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOption
   return Path::kModule;
 }
 
-torch::Tensor run(torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
-                  const torch::Tensor& x) {
-  switch (path_for(layer, o, cell, x)) {
+// `layer` (an LSTM or GRU module) on x, by the path path_for() picks.
+torch::Tensor run_module(torch::nn::Module& layer, const torch::Tensor& x) {
+  const RecurrentModule m = recurrent_module(layer);
+  if (m.options == nullptr) throw ModelError("run_recurrent: the layer is not an LSTM or GRU module");
+  switch (path_for(layer, *m.options, m.cell, x)) {
     case Path::kCpuCells:
-      return cell_forward(layer, o, cell, x);
+      return cell_forward(layer, *m.options, m.cell, x);
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
     case Path::kCudaKernel:
-      return cuda_forward(layer, o, cell, x);
+      return cuda_forward(m.cell, kernel_layers(layer, *m.options), m.options->bidirectional(), x);
 #endif
     default:
-      return torch::Tensor();
+      break;
   }
+  if (auto* lstm = dynamic_cast<torch::nn::LSTMImpl*>(&layer)) return std::get<0>(lstm->forward(x));
+  return std::get<0>(dynamic_cast<torch::nn::GRUImpl&>(layer).forward(x));
 }
+
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+// The stack's layers for the CUDA kernel, or none when it does not take them all in launches of
+// several layers: one cell kind, unidirectional, inference at small batch on float32 CUDA tensors,
+// dropout off, residual layers of one layer each.
+std::vector<KernelLayer> fused_stack(const std::vector<StackedLayer>& layers, const torch::nn::Dropout& dropout,
+                                     const torch::Tensor& x) {
+  if (cuda_kernels_mode() != CudaKernels::kStacks || layers.size() < 2 || !x.is_cuda() || !x.is_floating_point() ||
+      dropout->is_training())
+    return {};
+  std::vector<KernelLayer> out;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const StackedLayer& s = layers[i];
+    const RecurrentModule m = s.layer == nullptr ? RecurrentModule{} : recurrent_module(*s.layer);
+    if (m.options == nullptr || m.cell != recurrent_module(*layers[0].layer).cell || m.options->bidirectional() ||
+        !inference_at_small_batch(*s.layer, *m.options, x) || !cuda_tensors(*s.layer))
+      return {};
+    std::vector<KernelLayer> k = kernel_layers(*s.layer, *m.options);
+    if (s.residual) {
+      if (k.size() != 1 || i == 0) return {};
+      k[0].residual = s.projection ? cuda_cells::Residual::kProjection : cuda_cells::Residual::kInput;
+      k[0].projection = s.projection;
+      if (s.projection && !cuda_tensors(*s.projection)) return {};
+    }
+    out.insert(out.end(), k.begin(), k.end());
+  }
+  if (!launchable(recurrent_module(*layers[0].layer).cell, out, x, false)) return {};
+  return out;
+}
+#endif
 
 }  // namespace
 
@@ -204,7 +372,10 @@ bool cuda_cell_kernels_available(const torch::Device& device) {
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
   if (!device.is_cuda()) return false;
   const int index = device.has_index() ? device.index() : c10::cuda::current_device();
-  return cuda_kernels_switched_on() && cuda_cells::supported(index, cuda_cells::Cell::kLstm, {1, 1, 32});
+  cuda_cells::StackShape probe;
+  probe.batch = probe.steps = probe.layers = 1;
+  probe.layer[0] = {1, 32, cuda_cells::Residual::kNone};
+  return cuda_kernels_mode() != CudaKernels::kOff && cuda_cells::supported(index, probe);
 #else
   (void)device;
   return false;
@@ -216,14 +387,36 @@ bool uses_cell_kernels(const torch::nn::Module& layer, const torch::Tensor& x) {
   return m.options != nullptr && path_for(layer, *m.options, m.cell, x) != Path::kModule;
 }
 
-torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x) {
-  torch::Tensor y = run(*layer, layer->options_base, Cell::kLstm, x);
-  return y.defined() ? y : std::get<0>(layer->forward(x));
+torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x) { return run_module(*layer, x); }
+
+torch::Tensor run_recurrent(torch::nn::GRU& layer, const torch::Tensor& x) { return run_module(*layer, x); }
+
+bool runs_as_one_kernel(const std::vector<StackedLayer>& layers, const torch::nn::Dropout& dropout,
+                        const torch::Tensor& x) {
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+  return !fused_stack(layers, dropout, x).empty();
+#else
+  (void)layers, (void)dropout, (void)x;
+  return false;
+#endif
 }
 
-torch::Tensor run_recurrent(torch::nn::GRU& layer, const torch::Tensor& x) {
-  torch::Tensor y = run(*layer, layer->options_base, Cell::kGru, x);
-  return y.defined() ? y : std::get<0>(layer->forward(x));
+torch::Tensor run_recurrent_stack(const std::vector<StackedLayer>& layers, torch::nn::Dropout& dropout,
+                                  const torch::Tensor& x) {
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+  const std::vector<KernelLayer> fused = fused_stack(layers, dropout, x);
+  if (!fused.empty()) return cuda_forward(recurrent_module(*layers[0].layer).cell, fused, false, x);
+#endif
+  torch::Tensor h = x;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    torch::Tensor y = run_module(*layers[i].layer, h);
+    if (layers[i].residual) {
+      torch::nn::Linear projection = layers[i].projection;
+      y = y + (projection ? projection->forward(h) : h);
+    }
+    h = i + 1 < layers.size() ? dropout->forward(y) : y;
+  }
+  return h;
 }
 
 }  // namespace spikecast::models

@@ -2,14 +2,17 @@
 // mode, batch <= kCellKernelMaxBatch) it uses fused kernels (docs/performance.md): on the CPU
 // (float32) the step kernels of recurrent_cells.h, which answer one window in a fraction of
 // LibTorch's time; on a CUDA card with thread-block clusters (sm_90, in a build with
-// SPIKECAST_WITH_CUDA_KERNELS) the whole-layer kernel of recurrent_cuda.h, in float32 also under
-// autocast, which lets the ensemble's members run at the same time. In every other case
-// (training, large batches, older cards) it calls the module's own forward.
+// SPIKECAST_WITH_CUDA_KERNELS) the kernel of recurrent_cuda.h, which runs a whole layer, or a whole
+// stack of layers as a wavefront, in one launch, in float32 also under autocast, and lets the
+// ensemble's members run at the same time. In every other case (training, large batches, older
+// cards) it calls the module's own forward.
 // The paths compute the same function; tests/models/recurrent_inference_test.cc holds them to
 // 1e-5 of each other (the CUDA kernel against the CPU module to 1e-4).
 #pragma once
 
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace spikecast::models {
 
@@ -25,5 +28,25 @@ bool cuda_cell_kernels_available(const torch::Device& device);
 
 // Whether run_recurrent() would take a cell-kernel path (CPU or CUDA) for this module and input.
 bool uses_cell_kernels(const torch::nn::Module& layer, const torch::Tensor& x);
+
+// One layer of a member's stack: a unidirectional LSTM or GRU module (torch::nn::LSTMImpl or
+// GRUImpl) and, with `residual`, its input added to its output (through `projection` when defined).
+struct StackedLayer {
+  torch::nn::Module* layer = nullptr;
+  bool residual = false;
+  torch::nn::Linear projection{nullptr};
+};
+
+// A member's stack of recurrent layers on x [B, T, I]: y_i = layer_i(in_i) (+ in_i or projection(in_i)),
+// in_0 = x, in_{i+1} = dropout(y_i); returns y_last [B, T, H_last]. In inference at small batch on a
+// card that runs the CUDA kernel, the whole stack is one launch (a wavefront over the layers);
+// otherwise each layer goes through run_recurrent().
+torch::Tensor run_recurrent_stack(const std::vector<StackedLayer>& layers, torch::nn::Dropout& dropout,
+                                  const torch::Tensor& x);
+
+// Whether run_recurrent_stack() would run these layers on x as one CUDA kernel launch (up to
+// cuda_cells::kMaxLayers layers a launch).
+bool runs_as_one_kernel(const std::vector<StackedLayer>& layers, const torch::nn::Dropout& dropout,
+                        const torch::Tensor& x);
 
 }  // namespace spikecast::models

@@ -58,12 +58,9 @@ ResidualGruImpl::ResidualGruImpl(const ResidualGruOptions& options)
 ForecastOutput ResidualGruImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   check_input(x);
   NormalizedWindow w = frame_->normalize(x);
-  torch::Tensor h = w.x;  // [B, L, C]
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    torch::Tensor g = run_recurrent(layers_[i], h);  // [B, L, hidden_i]
-    if (i > 0) g = g + (projections_[i] ? projections_[i]->forward(h) : h);  // residual
-    h = i + 1 < layers_.size() ? dropout_->forward(g) : g;
-  }
+  std::vector<StackedLayer> stack;  // residual connections from the second layer on
+  for (size_t i = 0; i < layers_.size(); ++i) stack.push_back({layers_[i].get(), i > 0, projections_[i]});
+  const torch::Tensor h = run_recurrent_stack(stack, dropout_, w.x);  // [B, L, hidden_top]
   ForecastOutput out;
   out.value = frame_->finish(head_->forward(dropout_->forward(h.select(1, h.size(1) - 1))), w);
   return out;

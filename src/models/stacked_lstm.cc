@@ -55,11 +55,9 @@ StackedLstmImpl::StackedLstmImpl(const StackedLstmOptions& options)
 ForecastOutput StackedLstmImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   check_input(x);
   NormalizedWindow w = frame_->normalize(x);
-  torch::Tensor h = w.x;  // [B, L, C]
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    h = run_recurrent(layers_[i], h);  // [B, L, hidden_i]
-    if (i + 1 < layers_.size()) h = dropout_->forward(h);
-  }
+  std::vector<StackedLayer> stack;
+  for (auto& layer : layers_) stack.push_back({layer.get()});
+  const torch::Tensor h = run_recurrent_stack(stack, dropout_, w.x);  // [B, L, hidden_top]
   torch::Tensor last = h.select(1, h.size(1) - 1);  // [B, hidden_top]
   ForecastOutput out;
   out.value = frame_->finish(head_->forward(dropout_->forward(last)), w);  // [B, H]

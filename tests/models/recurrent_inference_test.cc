@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "models/model_registry.h"
 #include "models/recurrent_cells.h"
@@ -105,6 +107,94 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RecurrentLayer,
                                            LayerCase{true, 13, 128, 1, false, 1},    // gru layer 1
                                            LayerCase{true, 128, 64, 2, true, 4},
                                            LayerCase{true, 7, 20, 1, false, 1}));
+
+// A member's stack of layers, with residual connections (input or projection) as the residual GRU has.
+struct StackCase {
+  bool gru;
+  int64_t input;
+  std::vector<int64_t> hidden;
+  bool residual;  // from the second layer on: the input, or a projection where the widths differ
+  int64_t batch;
+};
+
+class RecurrentStack : public ::testing::TestWithParam<StackCase> {
+ protected:
+  void SetUp() override {
+    const StackCase c = GetParam();
+    torch::manual_seed(5);
+    int64_t d = c.input;
+    for (size_t i = 0; i < c.hidden.size(); ++i) {
+      if (c.gru)
+        holders_.push_back(std::make_shared<torch::nn::GRUImpl>(torch::nn::GRUOptions(d, c.hidden[i]).batch_first(true)));
+      else
+        holders_.push_back(std::make_shared<torch::nn::LSTMImpl>(torch::nn::LSTMOptions(d, c.hidden[i]).batch_first(true)));
+      StackedLayer layer{holders_.back().get(), c.residual && i > 0};
+      if (layer.residual && d != c.hidden[i]) {
+        layer.projection = torch::nn::Linear(d, c.hidden[i]);
+        holders_.push_back(layer.projection.ptr());
+      }
+      stack_.push_back(layer);
+      d = c.hidden[i];
+    }
+    for (auto& m : holders_) m->eval();
+    dropout_->eval();
+  }
+
+  // The same stack written out layer by layer with each module's own forward.
+  torch::Tensor by_hand(const torch::Tensor& x) {
+    torch::Tensor h = x;
+    for (const StackedLayer& l : stack_) {
+      torch::Tensor y = GetParam().gru ? std::get<0>(dynamic_cast<torch::nn::GRUImpl&>(*l.layer).forward(h))
+                                       : std::get<0>(dynamic_cast<torch::nn::LSTMImpl&>(*l.layer).forward(h));
+      torch::nn::Linear projection = l.projection;
+      if (l.residual) y = y + (projection ? projection->forward(h) : h);
+      h = y;
+    }
+    return h;
+  }
+
+  std::vector<std::shared_ptr<torch::nn::Module>> holders_;
+  std::vector<StackedLayer> stack_;
+  torch::nn::Dropout dropout_{0.2};
+};
+
+TEST_P(RecurrentStack, MatchesTheLayersOneByOne) {
+  const torch::Tensor x = test::make_input(GetParam().batch, 100, GetParam().input, 7);
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(runs_as_one_kernel(stack_, dropout_, x)) << "the CPU has no CUDA kernel";
+  EXPECT_LT(max_abs_diff(run_recurrent_stack(stack_, dropout_, x), by_hand(x)), 1e-5);
+}
+
+// The wavefront kernel (one launch for up to four layers) against the CPU modules, in float32 and
+// under bf16 autocast.
+TEST_P(RecurrentStack, CudaKernelMatchesTheCpuModules) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Tensor x = test::make_input(GetParam().batch, 100, GetParam().input, 7);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor oracle = by_hand(x);
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (auto& m : holders_) m->to(cuda);
+  const torch::Tensor xc = x.to(cuda);
+  EXPECT_EQ(runs_as_one_kernel(stack_, dropout_, xc), cuda_cell_kernels_available(cuda));
+  const torch::Tensor fast = run_recurrent_stack(stack_, dropout_, xc).cpu();
+  ASSERT_EQ(fast.sizes(), oracle.sizes());
+  EXPECT_LT(max_abs_diff(fast, oracle), 1e-4);
+  compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+  if (runs_as_one_kernel(stack_, dropout_, xc)) {
+    const torch::Tensor under_autocast = run_recurrent_stack(stack_, dropout_, xc).cpu();
+    EXPECT_EQ(under_autocast.scalar_type(), torch::kFloat32);
+    EXPECT_LT(max_abs_diff(under_autocast, oracle), 1e-4);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stacks, RecurrentStack,
+                         ::testing::Values(StackCase{false, 13, {128, 128, 64}, false, 1},  // lstm member
+                                           StackCase{false, 13, {128, 128, 64}, false, 8},
+                                           StackCase{true, 13, {128, 128, 64}, true, 1},    // gru member
+                                           StackCase{true, 13, {128, 128, 64}, true, 5},
+                                           StackCase{false, 192, {128, 64}, false, 2},     // cnn_lstm member
+                                           StackCase{true, 7, {20, 20, 12}, true, 1},       // widths off the 64 block
+                                           StackCase{false, 8, {16, 16, 16, 16, 16}, false, 3}));  // two launches
 
 TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
   torch::nn::LSTM m(torch::nn::LSTMOptions(4, 8).batch_first(true));
