@@ -71,6 +71,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 namespace {
 
+// Room for a request of a few windows in one read (the buffer grows beyond it when needed).
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+
 std::string json_error(const std::string& message) {
   std::string out = "{\"error\": \"";
   for (char c : message) {
@@ -85,7 +88,12 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   // Sessions hold a plain pointer: the server outlives its I/O threads, and a pointer that owned
   // it would make a cycle through the io_context's queued handlers.
-  Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {
+    // Beast reads as much as the buffer has room for, and at least 512 bytes: from an empty buffer a
+    // one-window request (~30 KB of JSON) came in 512-byte reads, each a system call and a re-armed
+    // timer (measured on 2 CPU cores, a linear model: one-window p50 1.93 -> 1.08 ms).
+    buffer_.reserve(kReadBufferBytes);
+  }
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "serve/predict_request_reader.h"
+
 namespace spikecast::serve {
 
 using nlohmann::json;
@@ -146,6 +148,10 @@ json parse_json_limited(const std::string& body, int max_depth) {
 
 PredictInput parse_predict_request(const std::string& body, const ModelInfo& info, const PredictLimits& limits,
                                    std::vector<json>* ids) {
+  // The streaming pass takes plain, valid requests; the document below explains what is wrong with
+  // the others (or takes the rare valid forms the streaming pass leaves to it).
+  PredictInput streamed;
+  if (read_predict_request(body, info, limits, streamed, ids)) return streamed;
   const json j = parse_json_limited(body, limits.max_json_depth);
   if (!j.is_object()) throw BadRequest("body", "expected a JSON object, got " + type_name(j));
   if (j.contains("windows")) {
