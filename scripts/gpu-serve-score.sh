@@ -6,7 +6,8 @@
 #   - bench/serve_bench.sh: one-window latency (1 connection) and under 32 connections, for
 #     fp32 eager, fp32 with CUDA graphs and bf16 with CUDA graphs;
 #   - spikecast score over ROWS generated rows: fp32 eager, fp32 graphs, bf16 graphs.
-# Results and logs go to $OUT (summary.txt, serve-*.json, logs/).
+# Results and logs go to $OUT (summary.txt, serve-*.json, logs/). SKIP_TESTS=1 skips the model
+# suite, SCORE=0 the scoring runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUTDIR=${OUT:-out}
@@ -47,6 +48,7 @@ import json,sys; d=json.load(open(sys.argv[1]))
 print('; '.join(f\"{p['phase']}: p50 {p['p50_ms']:.3f} ms p99 {p['p99_ms']:.3f} ms {p['rps']:.0f} req/s errors {p['errors']}+{p['non2xx']}\" for p in d['phases']), '; mean batch', d['mean_batch_windows'])" "$OUTDIR/serve-$name.json" 2>&1)"
 done
 
+if [ "${SCORE:-1}" = 1 ]; then
 $B data generate --rows "$ROWS" -o "$W/input.csv" >/dev/null
 for cfg in "fp32-eager:--precision fp32 --no-cuda-graphs" "fp32-graphs:--precision fp32" "bf16-graphs:--precision bf16"; do
   name=${cfg%%:*}
@@ -60,4 +62,5 @@ for cfg in "fp32-eager:--precision fp32 --no-cuda-graphs" "fp32-graphs:--precisi
   done
 done
 note "score cpu (16 cores) batch 256: $(timeout 100 $B score -m "$W/model" "$W/train.csv" -o "$W/cpu.csv" --device cpu --batch 256 2>&1 | grep -E '^windows/s')"
+fi
 tar czf "$OUTDIR/logs.tgz" -C "$OUTDIR" logs && rm -rf "$OUTDIR/logs"
