@@ -1,12 +1,15 @@
 // One recurrent layer at inference, spikecast's cell-kernel path (models/recurrent_inference.h: the
-// CPU step kernels, or the CUDA layer kernel on sm_90) against the module's own forward (LibTorch on
-// the CPU, cuDNN on CUDA), for the layer shapes of the users' members, 100 steps, small batches.
-// Prints one JSON object per line: shape, batch, p50 microseconds of each path and the ratio.
+// CPU step kernels, or the CUDA kernel on sm_90) against the module's own forward (LibTorch on the
+// CPU, cuDNN on CUDA), for the layer shapes of the users' members, 100 steps, small batches; then
+// the members' stacks of layers (run_recurrent_stack: one launch on sm_90) against the modules one
+// after another. Prints one JSON object per line: shape, batch, p50 microseconds of each path and
+// the ratio.
 // Usage: recurrent_bench [cpu|cuda] [runs]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +64,63 @@ void measure(M m, const Shape& s, const torch::Device& device, int runs) {
   }
 }
 
+// A member's stack (widths after the input, residual connections from the second layer on).
+struct StackShape {
+  const char* where;
+  bool gru;
+  int64_t input;
+  std::vector<int64_t> hidden;
+  bool residual;
+};
+
+void measure_stack(const StackShape& s, const torch::Device& device, int runs) {
+  std::vector<std::shared_ptr<torch::nn::Module>> keep;
+  std::vector<spikecast::models::StackedLayer> stack;
+  int64_t d = s.input;
+  for (size_t i = 0; i < s.hidden.size(); ++i) {
+    if (s.gru)
+      keep.push_back(std::make_shared<torch::nn::GRUImpl>(torch::nn::GRUOptions(d, s.hidden[i]).batch_first(true)));
+    else
+      keep.push_back(std::make_shared<torch::nn::LSTMImpl>(torch::nn::LSTMOptions(d, s.hidden[i]).batch_first(true)));
+    spikecast::models::StackedLayer layer{keep.back().get(), s.residual && i > 0};
+    if (layer.residual && d != s.hidden[i]) {
+      layer.projection = torch::nn::Linear(d, s.hidden[i]);
+      keep.push_back(layer.projection.ptr());
+    }
+    stack.push_back(layer);
+    d = s.hidden[i];
+  }
+  torch::nn::Dropout dropout(0.0);
+  dropout->eval();
+  for (auto& m : keep) {
+    m->eval();
+    m->to(device);
+  }
+  torch::NoGradGuard no_grad;
+  // The modules one after another (cuDNN on CUDA), with the same residual connections.
+  const auto modules = [&](const torch::Tensor& x) {
+    torch::Tensor h = x;
+    for (auto& l : stack) {
+      torch::Tensor y = s.gru ? std::get<0>(dynamic_cast<torch::nn::GRUImpl&>(*l.layer).forward(h))
+                              : std::get<0>(dynamic_cast<torch::nn::LSTMImpl&>(*l.layer).forward(h));
+      if (l.residual) y = y + (l.projection ? l.projection->forward(h) : h);
+      h = y;
+    }
+    return h;
+  };
+  for (int64_t batch : {1, 8}) {
+    const torch::Tensor x = torch::randn({batch, 100, s.input}, torch::TensorOptions().device(device));
+    const bool fused = spikecast::models::runs_as_one_kernel(stack, dropout, x);
+    const double ours = p50_us([&] { spikecast::models::run_recurrent_stack(stack, dropout, x); }, device, runs);
+    const double module = p50_us([&] { modules(x); }, device, runs);
+    std::printf(
+        "{\"stack\": \"%s\", \"cell\": \"%s\", \"layers\": %zu, \"batch\": %lld, \"device\": \"%s\", "
+        "\"one_launch\": %s, \"ours_p50_us\": %.1f, \"module_p50_us\": %.1f, \"speedup\": %.2f}\n",
+        s.where, s.gru ? "gru" : "lstm", s.hidden.size(), static_cast<long long>(batch), device.str().c_str(),
+        fused ? "true" : "false", ours, module, module / ours);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,6 +141,13 @@ int main(int argc, char** argv) {
       else
         measure(torch::nn::LSTM(torch::nn::LSTMOptions(s.input, s.hidden).batch_first(true).bidirectional(s.bidirectional)),
                 s, device, runs);
+    }
+    const std::vector<StackShape> stacks = {{"lstm member", false, 13, {128, 128, 64}, false},
+                                            {"gru member", true, 13, {128, 128, 64}, true},
+                                            {"cnn_lstm member", false, 192, {128, 64}, false}};
+    for (const StackShape& s : stacks) {
+      torch::manual_seed(1);
+      measure_stack(s, device, runs);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "recurrent_bench: %s\n", e.what());
