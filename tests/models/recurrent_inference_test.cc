@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ struct LayerCase {
   bool bidirectional;
   int64_t batch;
 };
+
+std::string name_of(const LayerCase& c) {
+  return std::string(c.gru ? "gru" : "lstm") + "_" + std::to_string(c.input) + "x" + std::to_string(c.hidden) +
+         "_layers" + std::to_string(c.layers) + (c.bidirectional ? "_bidirectional" : "") + "_batch" +
+         std::to_string(c.batch);
+}
+void PrintTo(const LayerCase& c, std::ostream* os) { *os << name_of(c); }  // test names without raw bytes
 
 class RecurrentLayer : public ::testing::TestWithParam<LayerCase> {};
 
@@ -106,7 +114,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RecurrentLayer,
                                            LayerCase{false, 5, 12, 1, true, 1},      // widths off the 64 block
                                            LayerCase{true, 13, 128, 1, false, 1},    // gru layer 1
                                            LayerCase{true, 128, 64, 2, true, 4},
-                                           LayerCase{true, 7, 20, 1, false, 1}));
+                                           LayerCase{true, 7, 20, 1, false, 1}),
+                         [](const ::testing::TestParamInfo<LayerCase>& info) { return name_of(info.param); });
 
 // A member's stack of layers, with residual connections (input or projection) as the residual GRU has.
 struct StackCase {
@@ -116,6 +125,13 @@ struct StackCase {
   bool residual;  // from the second layer on: the input, or a projection where the widths differ
   int64_t batch;
 };
+
+std::string name_of(const StackCase& c) {
+  std::string name = std::string(c.gru ? "gru" : "lstm") + "_" + std::to_string(c.input);
+  for (int64_t h : c.hidden) name += "x" + std::to_string(h);
+  return name + (c.residual ? "_residual" : "") + "_batch" + std::to_string(c.batch);
+}
+void PrintTo(const StackCase& c, std::ostream* os) { *os << name_of(c); }
 
 class RecurrentStack : public ::testing::TestWithParam<StackCase> {
  protected:
@@ -194,7 +210,8 @@ INSTANTIATE_TEST_SUITE_P(Stacks, RecurrentStack,
                                            StackCase{true, 13, {128, 128, 64}, true, 5},
                                            StackCase{false, 192, {128, 64}, false, 2},     // cnn_lstm member
                                            StackCase{true, 7, {20, 20, 12}, true, 1},       // widths off the 64 block
-                                           StackCase{false, 8, {16, 16, 16, 16, 16}, false, 3}));  // two launches
+                                           StackCase{false, 8, {16, 16, 16, 16, 16}, false, 3}),  // two launches
+                         [](const ::testing::TestParamInfo<StackCase>& info) { return name_of(info.param); });
 
 TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
   torch::nn::LSTM m(torch::nn::LSTMOptions(4, 8).batch_first(true));
