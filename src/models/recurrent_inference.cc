@@ -10,6 +10,7 @@
 #include "models/recurrent_cells.h"
 
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
@@ -255,6 +256,7 @@ torch::Tensor launch_bidirectional(Cell cell, const KernelLayer& layer, const to
 // (the output is float32).
 torch::Tensor cuda_forward(Cell cell, const std::vector<KernelLayer>& layers, bool bidirectional, const torch::Tensor& x) {
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const c10::cuda::CUDAGuard device_guard(x.device());  // the launch goes to the current device
   void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
   torch::Tensor input = x.to(torch::kFloat32).contiguous();
   if (bidirectional) {
