@@ -50,7 +50,7 @@ struct Layout {
 };
 
 struct Params {
-  int batch = 0, steps = 0;
+  int steps = 0;  // the batch is the kernel's template argument
   Layout layout;
   Stack stack[2];
 };
@@ -434,7 +434,6 @@ void run(const StackShape& shape, const Stack* stacks, int count, void* stream) 
   check(cudaGetDevice(&device), "device");
   const DeviceLimits& d = limits(device);
   Params p;
-  p.batch = shape.batch;
   p.steps = shape.steps;
   p.layout = layout_on(d, shape, count);
   if (d.major < 9 || !fits(d, shape, p.layout)) throw std::runtime_error("recurrent CUDA kernel: shape not supported here");

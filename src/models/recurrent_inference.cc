@@ -111,9 +111,10 @@ CudaKernels cuda_kernels_mode() {
   return mode;
 }
 
-// One layer of a launch: layer `index` of a module, and what is added to its output.
+// One layer of a launch: layer `index` of a module, and what is added to its output. The module's
+// parameters are looked up when it is launched, not while the path is decided.
 struct KernelLayer {
-  Parameters params;
+  const torch::nn::Module* module = nullptr;
   const torch::nn::detail::RNNOptionsBase* options = nullptr;
   int64_t index = 0;
   int64_t input = 0;  // the width of its input
@@ -123,10 +124,9 @@ struct KernelLayer {
 
 std::vector<KernelLayer> kernel_layers(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o) {
   std::vector<KernelLayer> out;
-  const Parameters params = layer.named_parameters(/*recurse=*/false);
   const int64_t dirs = o.bidirectional() ? 2 : 1;
   for (int64_t l = 0; l < o.num_layers(); ++l)
-    out.push_back({params, &o, l, l == 0 ? o.input_size() : dirs * o.hidden_size()});
+    out.push_back({&layer, &o, l, l == 0 ? o.input_size() : dirs * o.hidden_size()});
   return out;
 }
 
@@ -193,13 +193,14 @@ void add_first_weights(const DirectionInputs& in, Cell cell, LaunchTensors& t, c
 // bias b_ih (+ b_hh for the LSTM), with W_hh, b_hh and the residual's projection.
 void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_cells::LayerWeights& w) {
   const std::string sfx = "_l" + std::to_string(k.index);
-  const torch::Tensor& w_hh = parameter(k.params, "weight_hh" + sfx);
-  w.w_ih = t.add(parameter(k.params, "weight_ih" + sfx));
+  const Parameters params = k.module->named_parameters(/*recurse=*/false);
+  const torch::Tensor& w_hh = parameter(params, "weight_hh" + sfx);
+  w.w_ih = t.add(parameter(params, "weight_ih" + sfx));
   w.w_hh = t.add(w_hh);
   torch::Tensor b_ih = torch::zeros({w_hh.size(0)}, w_hh.options()), b_hh = b_ih;
   if (k.options->bias()) {
-    b_ih = parameter(k.params, "bias_ih" + sfx);
-    b_hh = parameter(k.params, "bias_hh" + sfx);
+    b_ih = parameter(params, "bias_ih" + sfx);
+    b_hh = parameter(params, "bias_hh" + sfx);
   }
   w.b_in = t.add(cell == Cell::kLstm ? b_ih + b_hh : b_ih);
   if (cell == Cell::kGru) w.b_hh = t.add(b_hh);
@@ -222,8 +223,8 @@ void launch(const cuda_cells::StackShape& shape, const cuda_cells::Stack* stacks
 torch::Tensor launch_stack(Cell cell, const KernelLayer* layers, int count, const torch::Tensor& x, void* stream) {
   LaunchTensors t;
   cuda_cells::Stack st;
-  add_first_weights(prepare_direction(layers[0].params, *layers[0].options, cell, x, layers[0].index, 0), cell, t, st,
-                    st.layer[0]);
+  const Parameters params = layers[0].module->named_parameters(/*recurse=*/false);
+  add_first_weights(prepare_direction(params, *layers[0].options, cell, x, layers[0].index, 0), cell, t, st, st.layer[0]);
   for (int i = 1; i < count; ++i) add_inner_weights(layers[i], cell, t, st.layer[i]);
   const int64_t hidden = layers[count - 1].options->hidden_size();
   torch::Tensor out = torch::empty({x.size(0), x.size(1), hidden}, x.options());
@@ -238,11 +239,11 @@ torch::Tensor launch_stack(Cell cell, const KernelLayer* layers, int count, cons
 torch::Tensor launch_bidirectional(Cell cell, const KernelLayer& layer, const torch::Tensor& x, void* stream) {
   const int64_t hidden = layer.options->hidden_size();
   torch::Tensor out = torch::empty({x.size(0), x.size(1), 2 * hidden}, x.options());
+  const Parameters params = layer.module->named_parameters(/*recurse=*/false);
   LaunchTensors t;
   cuda_cells::Stack st[2];
   for (int d = 0; d < 2; ++d) {
-    add_first_weights(prepare_direction(layer.params, *layer.options, cell, x, layer.index, d), cell, t, st[d],
-                      st[d].layer[0]);
+    add_first_weights(prepare_direction(params, *layer.options, cell, x, layer.index, d), cell, t, st[d], st[d].layer[0]);
     st[d].out = out.data_ptr<float>() + d * hidden;
     st[d].out_batch_stride = x.size(1) * 2 * hidden;
     st[d].out_step_stride = 2 * hidden;
@@ -347,11 +348,12 @@ std::vector<KernelLayer> fused_stack(const std::vector<StackedLayer>& layers, co
   if (cuda_kernels_mode() != CudaKernels::kStacks || layers.size() < 2 || !x.is_cuda() || !x.is_floating_point() ||
       dropout->is_training())
     return {};
+  const RecurrentModule first = layers[0].layer == nullptr ? RecurrentModule{} : recurrent_module(*layers[0].layer);
   std::vector<KernelLayer> out;
   for (size_t i = 0; i < layers.size(); ++i) {
     const StackedLayer& s = layers[i];
     const RecurrentModule m = s.layer == nullptr ? RecurrentModule{} : recurrent_module(*s.layer);
-    if (m.options == nullptr || m.cell != recurrent_module(*layers[0].layer).cell || m.options->bidirectional() ||
+    if (m.options == nullptr || m.cell != first.cell || m.options->bidirectional() ||
         !inference_at_small_batch(*s.layer, *m.options, x) || !cuda_tensors(*s.layer))
       return {};
     std::vector<KernelLayer> k = kernel_layers(*s.layer, *m.options);
@@ -363,7 +365,7 @@ std::vector<KernelLayer> fused_stack(const std::vector<StackedLayer>& layers, co
     }
     out.insert(out.end(), k.begin(), k.end());
   }
-  if (!launchable(recurrent_module(*layers[0].layer).cell, out, x, false)) return {};
+  if (!launchable(first.cell, out, x, false)) return {};
   return out;
 }
 #endif

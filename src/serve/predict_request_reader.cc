@@ -53,14 +53,12 @@ class Reader {
       case At::kWindow:
         if (next_ != Next::kColumns) return false;
         at_ = At::kColumns;
-        std::fill(seen_.begin(), seen_.end(), 0);
-        found_ = 0;
+        begin_channels();
         return true;
       case At::kRows:
         if (step_ >= length_) return false;
         at_ = At::kRow;
-        std::fill(seen_.begin(), seen_.end(), 0);
-        found_ = 0;
+        begin_channels();
         return true;
       default: return false;
     }
@@ -183,6 +181,12 @@ class Reader {
     next_ = Next::kNone;
   }
 
+  // A row or a columns object: every channel once.
+  void begin_channels() {
+    std::fill(seen_.begin(), seen_.end(), 0);
+    found_ = 0;
+  }
+
   bool window_key(const std::string& k) {
     if (next_ != Next::kNone) return false;
     bool* has = nullptr;
@@ -223,18 +227,23 @@ class Reader {
     return true;
   }
 
+  // The value of channel_ at step_ of the window, when it is a finite float32.
+  bool store(double d, float f) {
+    if (!std::isfinite(d) || !std::isfinite(f)) return false;
+    values_[base_ + static_cast<size_t>(step_ * width_ + channel_)] = f;
+    return true;
+  }
+
   template <typename AsJson>
   bool number(double d, AsJson as_json) {
     const float f = static_cast<float>(d);
     switch (at_) {
       case At::kRow:
-        if (channel_ < 0 || !std::isfinite(d) || !std::isfinite(f)) return false;
-        values_[base_ + static_cast<size_t>(step_ * width_ + channel_)] = f;
+        if (channel_ < 0 || !store(d, f)) return false;
         channel_ = -1;
         return true;
       case At::kColumn:
-        if (step_ >= length_ || !std::isfinite(d) || !std::isfinite(f)) return false;
-        values_[base_ + static_cast<size_t>(step_ * width_ + channel_)] = f;
+        if (step_ >= length_ || !store(d, f)) return false;
         ++step_;
         return true;
       case At::kWindow:

@@ -129,7 +129,6 @@ GraphedCall::GraphedCall(Fn fn, torch::Device device, std::vector<int64_t> bucke
 
 GraphedCall::~GraphedCall() = default;
 
-
 std::vector<int64_t> GraphedCall::power_of_two_buckets(int64_t max_batch) {
   std::vector<int64_t> out;
   for (int64_t b = 1; b < max_batch; b *= 2) out.push_back(b);
