@@ -1,8 +1,8 @@
 // One recurrent layer at inference, spikecast's cell-kernel path (models/recurrent_inference.h: the
 // CPU step kernels, or the CUDA kernel on sm_90) against the module's own forward (LibTorch on the
-// CPU, cuDNN on CUDA), for the layer shapes of the users' members, 100 steps, small batches; then
-// the members' stacks of layers (run_recurrent_stack: one launch on sm_90) against the modules one
-// after another. Prints one JSON object per line: shape, batch, p50 microseconds of each path and
+// CPU, cuDNN on CUDA), for the layer shapes of the users' members, 100 steps, small batches (and on
+// CUDA large batches under bf16 autocast: the tensor-core kernel); then the members' stacks of layers
+// (run_recurrent_stack: one launch on sm_90) against the modules one after another. Prints one JSON object per line: shape, batch, p50 microseconds of each path and
 // the ratio.
 // Usage: recurrent_bench [cpu|cuda] [runs]
 #include <algorithm>
@@ -45,23 +45,31 @@ double p50_us(F&& f, const torch::Device& device, int runs) {
 }
 
 template <typename M>
+void measure_at(M& m, const Shape& s, const torch::Device& device, int64_t batch, const char* precision, int runs) {
+  const torch::Tensor x = torch::randn({batch, 100, s.input}, torch::TensorOptions().device(device));
+  const bool fast = spikecast::models::uses_cell_kernels(*m, x);
+  const double ours = p50_us([&] { spikecast::models::run_recurrent(m, x); }, device, runs);
+  const double module = p50_us([&] { m->forward(x); }, device, runs);
+  std::printf(
+      "{\"layer\": \"%s\", \"cell\": \"%s\", \"input\": %lld, \"hidden\": %lld, \"bidirectional\": %s, "
+      "\"batch\": %lld, \"precision\": \"%s\", \"device\": \"%s\", \"cell_kernels\": %s, \"ours_p50_us\": %.1f, "
+      "\"module_p50_us\": %.1f, \"speedup\": %.2f, \"ours_windows_per_s\": %.0f}\n",
+      s.where, s.gru ? "gru" : "lstm", static_cast<long long>(s.input), static_cast<long long>(s.hidden),
+      s.bidirectional ? "true" : "false", static_cast<long long>(batch), precision, device.str().c_str(),
+      fast ? "true" : "false", ours, module, module / ours, static_cast<double>(batch) / ours * 1e6);
+}
+
+// Small batches in float32 (the cell kernels); on CUDA also large batches under bf16 autocast (the
+// tensor-core kernel, recurrent_tiled_cuda.h) against cuDNN under the same autocast.
+template <typename M>
 void measure(M m, const Shape& s, const torch::Device& device, int runs) {
   m->eval();
   m->to(device);
   torch::NoGradGuard no_grad;
-  for (int64_t batch : {1, 8}) {
-    const torch::Tensor x = torch::randn({batch, 100, s.input}, torch::TensorOptions().device(device));
-    const bool fast = spikecast::models::uses_cell_kernels(*m, x);
-    const double ours = p50_us([&] { spikecast::models::run_recurrent(m, x); }, device, runs);
-    const double module = p50_us([&] { m->forward(x); }, device, runs);
-    std::printf(
-        "{\"layer\": \"%s\", \"cell\": \"%s\", \"input\": %lld, \"hidden\": %lld, \"bidirectional\": %s, "
-        "\"batch\": %lld, \"device\": \"%s\", \"cell_kernels\": %s, \"ours_p50_us\": %.1f, \"module_p50_us\": %.1f, "
-        "\"speedup\": %.2f}\n",
-        s.where, s.gru ? "gru" : "lstm", static_cast<long long>(s.input), static_cast<long long>(s.hidden),
-        s.bidirectional ? "true" : "false", static_cast<long long>(batch), device.str().c_str(),
-        fast ? "true" : "false", ours, module, module / ours);
-  }
+  for (int64_t batch : {1, 8}) measure_at(m, s, device, batch, "fp32", runs);
+  if (!device.is_cuda()) return;
+  spikecast::compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+  for (int64_t batch : {64, 512, 4096, 8192}) measure_at(m, s, device, batch, "bf16", std::max(runs / 10, 20));
 }
 
 // A member's stack (widths after the input, residual connections from the second layer on).

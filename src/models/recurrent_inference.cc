@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@
 #include <stdexcept>
 
 #include "models/recurrent_cuda.h"
+#include "models/recurrent_tiled_cuda.h"
+#include "tensor/compat.h"
 #endif
 
 namespace spikecast::models {
@@ -284,6 +287,70 @@ bool cuda_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::
     return false;
   return launchable(cell, kernel_layers(layer, o), x, o.bidirectional());
 }
+
+// The tensor-core kernel (recurrent_tiled_cuda.h) for one module at a large batch under autocast:
+// per layer, each direction's input projections of every step in one half-precision matrix product,
+// then both directions in one launch. x [B, T, I] -> [B, T, directions * H] in float16, the type
+// cuDNN's recurrent layers answer in under autocast (bf16 or not; tested).
+torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
+                            const torch::Tensor& x) {
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const c10::cuda::CUDAGuard device_guard(x.device());
+  void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+  const Parameters params = layer.named_parameters(/*recurse=*/false);
+  const int64_t hidden = o.hidden_size(), dirs = o.bidirectional() ? 2 : 1;
+  const int64_t gates = (cell == Cell::kLstm ? 4 : 3) * hidden;
+  const cuda_tiled::LayerShape shape{cell == Cell::kLstm ? cuda_tiled::Cell::kLstm : cuda_tiled::Cell::kGru,
+                                     static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(hidden)};
+  torch::Tensor input = x.to(torch::kHalf).contiguous();
+  for (int64_t l = 0; l < o.num_layers(); ++l) {
+    torch::Tensor out = torch::empty({x.size(0), x.size(1), dirs * hidden}, input.options());
+    std::vector<torch::Tensor> keep;  // alive until the launch is queued (stream-ordered reuse)
+    const auto bits = [&keep](const torch::Tensor& t) {
+      keep.push_back(t.to(torch::kHalf).contiguous());
+      return reinterpret_cast<const uint16_t*>(keep.back().data_ptr());
+    };
+    const auto floats = [&keep](const torch::Tensor& t) {
+      keep.push_back(t.to(torch::kFloat32).contiguous());
+      return keep.back().data_ptr<float>();
+    };
+    cuda_tiled::Direction d[2];
+    for (int64_t dir = 0; dir < dirs; ++dir) {
+      const std::string sfx = "_l" + std::to_string(l) + (dir == 1 ? "_reverse" : "");
+      d[dir].xp = bits(torch::matmul(input, parameter(params, "weight_ih" + sfx).to(torch::kHalf).t()));
+      d[dir].w_hh = bits(parameter(params, "weight_hh" + sfx));
+      torch::Tensor b_ih = torch::zeros({gates}, x.options().dtype(torch::kFloat32)), b_hh = b_ih;
+      if (o.bias()) {
+        b_ih = parameter(params, "bias_ih" + sfx);
+        b_hh = parameter(params, "bias_hh" + sfx);
+      }
+      d[dir].b_in = floats(cell == Cell::kLstm ? b_ih + b_hh : b_ih);
+      d[dir].b_hh = cell == Cell::kGru ? floats(b_hh) : nullptr;
+      d[dir].out = reinterpret_cast<uint16_t*>(out.data_ptr()) + dir * hidden;
+      d[dir].out_batch_stride = x.size(1) * dirs * hidden;
+      d[dir].out_step_stride = dirs * hidden;
+      d[dir].reverse = dir == 1;
+    }
+    try {
+      cuda_tiled::run(shape, d, static_cast<int>(dirs), stream);
+    } catch (const std::runtime_error& e) {
+      throw ModelError(e.what());
+    }
+    input = out;
+  }
+  return input;
+}
+
+bool tiled_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
+                        const torch::Tensor& x) {
+  if (!x.is_cuda() || !x.is_floating_point() || x.size(0) < kTiledKernelMinBatch ||
+      cuda_kernels_mode() == CudaKernels::kOff || !compat::cuda_autocast_enabled() || !cuda_tensors(layer))
+    return false;
+  const cuda_tiled::LayerShape shape{cell == Cell::kLstm ? cuda_tiled::Cell::kLstm : cuda_tiled::Cell::kGru,
+                                     static_cast<int>(x.size(0)), static_cast<int>(x.size(1)),
+                                     static_cast<int>(o.hidden_size())};
+  return x.size(0) <= std::numeric_limits<int>::max() && cuda_tiled::supported(x.device().index(), shape);
+}
 #endif
 
 // The module behind a torch::nn::LSTM or GRU holder, with its cell kind; null for anything else.
@@ -298,23 +365,34 @@ RecurrentModule recurrent_module(const torch::nn::Module& layer) {
   return {};
 }
 
-enum class Path { kModule, kCpuCells, kCudaKernel };
+enum class Path { kModule, kCpuCells, kCudaKernel, kCudaTiled };
 
 // Whether a kernel may run `layer` on `x`: in inference (a batch_first layer without projections,
-// autograd off, module in eval mode) at batch <= kCellKernelMaxBatch.
+// autograd off, module in eval mode).
+bool in_inference(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, const torch::Tensor& x) {
+  return o.batch_first() && o.proj_size() == 0 && !layer.is_training() && !torch::GradMode::is_enabled() &&
+         x.dim() == 3 && x.size(0) >= 1;
+}
+
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
 bool inference_at_small_batch(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o,
                               const torch::Tensor& x) {
-  return o.batch_first() && o.proj_size() == 0 && !layer.is_training() && !torch::GradMode::is_enabled() &&
-         x.dim() == 3 && x.size(0) <= kCellKernelMaxBatch;
+  return in_inference(layer, o, x) && x.size(0) <= kCellKernelMaxBatch;
 }
+#endif
 
 // Which path runs `layer` on `x`.
 Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
               const torch::Tensor& x) {
-  if (!inference_at_small_batch(layer, o, x)) return Path::kModule;
-  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return Path::kCpuCells;
+  if (!in_inference(layer, o, x)) return Path::kModule;
+  if (x.size(0) <= kCellKernelMaxBatch) {
+    if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return Path::kCpuCells;
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
-  if (cuda_kernel_takes(layer, o, cell, x)) return Path::kCudaKernel;
+    if (cuda_kernel_takes(layer, o, cell, x)) return Path::kCudaKernel;
+#endif
+  }
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+  if (tiled_kernel_takes(layer, o, cell, x)) return Path::kCudaTiled;
 #else
   (void)cell;
 #endif
@@ -331,6 +409,8 @@ torch::Tensor run_module(torch::nn::Module& layer, const torch::Tensor& x) {
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
     case Path::kCudaKernel:
       return cuda_forward(m.cell, kernel_layers(layer, *m.options), m.options->bidirectional(), x);
+    case Path::kCudaTiled:
+      return tiled_forward(layer, *m.options, m.cell, x);
 #endif
     default:
       break;

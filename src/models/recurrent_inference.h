@@ -18,6 +18,8 @@ namespace spikecast::models {
 
 // Largest batch the cell kernels take; above it LibTorch's (cuDNN's) batched products win.
 constexpr int64_t kCellKernelMaxBatch = 8;
+// Smallest batch the CUDA tensor-core kernel (recurrent_tiled_cuda.h) takes, under bf16 autocast.
+constexpr int64_t kTiledKernelMinBatch = 64;
 
 // x [B, T, I] (batch_first modules) -> every step's output [B, T, directions * H].
 torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x);

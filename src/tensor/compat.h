@@ -50,6 +50,15 @@ inline void set_autocast(torch::DeviceType device, bool enabled, torch::ScalarTy
   if (!enabled) at::autocast::clear_cache();
 }
 
+// Whether autocast is on for CUDA.
+inline bool cuda_autocast_enabled() {
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4
+  return at::autocast::is_autocast_enabled(torch::kCUDA);
+#else
+  return at::autocast::is_enabled();
+#endif
+}
+
 // RAII scope for autocast on one device type.
 class AutocastScope {
  public:

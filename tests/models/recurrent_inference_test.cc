@@ -51,6 +51,7 @@ std::string name_of(const LayerCase& c) {
 void PrintTo(const LayerCase& c, std::ostream* os) { *os << name_of(c); }  // test names without raw bytes
 
 class RecurrentLayer : public ::testing::TestWithParam<LayerCase> {};
+class TiledLayer : public ::testing::TestWithParam<LayerCase> {};
 
 TEST_P(RecurrentLayer, CellKernelsMatchLibTorch) {
   const LayerCase c = GetParam();
@@ -212,6 +213,53 @@ INSTANTIATE_TEST_SUITE_P(Stacks, RecurrentStack,
                                            StackCase{true, 7, {20, 20, 12}, true, 1},       // widths off the 64 block
                                            StackCase{false, 8, {16, 16, 16, 16, 16}, false, 3}),  // two launches
                          [](const ::testing::TestParamInfo<StackCase>& info) { return name_of(info.param); });
+
+// The tensor-core kernel for large batches under bf16 autocast, against the CPU module in float32
+// (the oracle), held to the error cuDNN's own path makes on the same layer under the same autocast
+// (float16: cuDNN's recurrent layers compute in float16 under autocast even when its dtype is bf16):
+// both round h and the products' inputs to 16 bits, so neither can match float32 to 1e-4. Batches that are not a multiple of
+// the kernel's 32-window tile check the last tile's unused rows.
+TEST_P(TiledLayer, CudaKernelUnderBf16AutocastIsAsCloseAsCudnn) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const LayerCase c = GetParam();
+  torch::manual_seed(4);
+  const torch::Tensor x = test::make_input(c.batch, 100, c.input, 6);
+  const torch::Device cuda(torch::kCUDA, 0);
+  const torch::Tensor xc = x.to(cuda);
+  torch::NoGradGuard no_grad;
+  const auto check = [&](auto m) {
+    m->eval();
+    const torch::Tensor oracle = std::get<0>(m->forward(x));
+    m->to(cuda);
+    EXPECT_FALSE(uses_cell_kernels(*m, xc)) << "float32 at this batch is cuDNN's";
+    compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+    EXPECT_EQ(torch::matmul(xc[0], xc[0].t()).scalar_type(), torch::kBFloat16) << "autocast's dtype";
+    EXPECT_EQ(uses_cell_kernels(*m, xc), cuda_cell_kernels_available(cuda));
+    const torch::Tensor cudnn = std::get<0>(m->forward(xc));
+    const torch::Tensor fast = run_recurrent(m, xc);
+    ASSERT_EQ(fast.sizes(), oracle.sizes());
+    EXPECT_EQ(fast.scalar_type(), cudnn.scalar_type());
+    const torch::Tensor fast_err = (fast.cpu().to(torch::kFloat32) - oracle).abs();
+    const torch::Tensor cudnn_err = (cudnn.cpu().to(torch::kFloat32) - oracle).abs();
+    EXPECT_LT(fast_err.max().item<double>(), 2 * cudnn_err.max().item<double>() + 2e-3);
+    EXPECT_LT(fast_err.mean().item<double>(), 2 * cudnn_err.mean().item<double>() + 2e-4);
+    EXPECT_LT(fast_err.max().item<double>(), 0.1);
+  };
+  if (c.gru)
+    check(torch::nn::GRU(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+  else
+    check(torch::nn::LSTM(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, TiledLayer,
+                         ::testing::Values(LayerCase{false, 13, 128, 1, false, 70},   // lstm layer 1
+                                           LayerCase{false, 128, 64, 2, false, 64},   // two layers, H = 64
+                                           LayerCase{false, 64, 128, 1, true, 65},    // spike BiLSTM
+                                           LayerCase{false, 13, 32, 1, false, 100},   // rule member
+                                           LayerCase{true, 13, 128, 1, false, 96},    // gru layer 1
+                                           LayerCase{true, 128, 64, 2, true, 77},
+                                           LayerCase{true, 7, 32, 1, false, 64}),
+                         [](const ::testing::TestParamInfo<LayerCase>& info) { return name_of(info.param); });
 
 TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
   torch::nn::LSTM m(torch::nn::LSTMOptions(4, 8).batch_first(true));

@@ -1,0 +1,53 @@
+// One CUDA kernel for one LSTM or GRU layer at inference over a large batch, on tensor cores.
+// Each thread block owns kTileRows windows of the batch and runs them through every step: W_hh stays
+// in the block's shared memory, h (float16) too, the cell state in registers, and each step's
+// h W_hh^T is a [kTileRows, H] x [H, G] product on the tensor cores (WMMA, float16 in, float32
+// accumulation); the gates' element-wise work follows in the same block. Windows are independent,
+// so blocks never wait for each other, and a batch of thousands fills the card. The input
+// projections of every step (x_t W_ih^T) come precomputed as one large matrix product.
+// Its point is throughput under autocast, where cuDNN's recurrent kernels leave most of the card
+// idle (docs/performance.md). float16, not bf16, because cuDNN's recurrent layers also compute in
+// float16 under autocast, and h (in [-1, 1]) and the normalised inputs need its precision more than
+// bf16's range. Plain CUDA (no LibTorch); models/recurrent_inference.cc prepares the inputs. float16
+// arrays travel as their 16-bit patterns (uint16_t) so this header needs no CUDA header.
+#pragma once
+
+#include <cstdint>
+
+namespace spikecast::models::cuda_tiled {
+
+enum class Cell { kLstm, kGru };
+
+// Windows per thread block.
+constexpr int kTileRows = 32;
+
+struct LayerShape {
+  Cell cell = Cell::kLstm;
+  int batch = 0;   // B
+  int steps = 0;   // T
+  int hidden = 0;  // H: 32, 64 or 128
+};
+
+// One direction of one layer. Gate layouts follow PyTorch: LSTM rows (i, f, g, o), GRU (r, z, n);
+// G = 4H (LSTM) or 3H (GRU).
+struct Direction {
+  const uint16_t* xp = nullptr;  // [B, T, G] float16: x_t W_ih^T, without bias
+  const float* b_in = nullptr;   // [G]: b_ih (+ b_hh for the LSTM)
+  const float* b_hh = nullptr;   // [G]: GRU only (its n gate needs b_hh inside r * (.)); else null
+  const uint16_t* w_hh = nullptr;  // [G, H] float16, row-major as the module stores weight_hh
+  uint16_t* out = nullptr;         // float16 h of (b, t) at out + b * out_batch_stride + t * out_step_stride
+  int64_t out_batch_stride = 0;
+  int64_t out_step_stride = 0;
+  bool reverse = false;            // run t = T-1 .. 0
+};
+
+// Whether `device` can run the kernel for this shape (compute capability 8.0 or later for bf16 tensor
+// cores, a supported width, and enough shared memory per block).
+bool supported(int device, const LayerShape& shape);
+
+// Runs `count` directions of the same shape (1, or 2 for a bidirectional layer) on `stream` (a
+// cudaStream_t), asynchronously. Throws std::runtime_error when the shape is not supported or the
+// launch fails.
+void run(const LayerShape& shape, const Direction* directions, int count, void* stream);
+
+}  // namespace spikecast::models::cuda_tiled
