@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "models/option_reader.h"
 #include "models/recurrent_inference.h"
+#include "tensor/compat.h"
 
 namespace spikecast::models {
 
@@ -76,17 +77,29 @@ SpikeDetectorImpl::SpikeDetectorImpl(const SpikeDetectorOptions& options)
   spike_head_ = register_module("spike_head", DenseHead(so));
 }
 
+namespace {
+
+// The module's own projections around one scaled-dot-product attention call: s [L, B, d] -> [L, B, d].
+torch::Tensor attend(torch::nn::MultiheadAttention& attention, const torch::Tensor& s) {
+  const int64_t len = s.size(0), batch = s.size(1), d = s.size(2), heads = attention->options.num_heads();
+  const torch::Tensor qkv = torch::nn::functional::linear(s, attention->in_proj_weight, attention->in_proj_bias);
+  // [L, B, 3d] -> [3, B, heads, L, d / heads]
+  const torch::Tensor qkv_heads = qkv.view({len, batch, 3, heads, d / heads}).permute({2, 1, 3, 0, 4});
+  const double dropout = attention->is_training() ? attention->options.dropout() : 0.0;
+  const torch::Tensor o = compat::scaled_dot_product_attention(qkv_heads[0], qkv_heads[1], qkv_heads[2], dropout);
+  return attention->out_proj->forward(o.permute({2, 0, 1, 3}).reshape({len, batch, d}));
+}
+
+}  // namespace
+
 torch::Tensor self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s,
                              int64_t max_score_elements) {
   const int64_t len = s.size(0), batch = s.size(1);
   const int64_t per_window = std::max<int64_t>(1, attention->options.num_heads() * len * len);
   const int64_t chunk = std::max<int64_t>(1, max_score_elements / per_window);
-  if (batch <= chunk) return std::get<0>(attention->forward(s, s, s, {}, /*need_weights=*/false));
+  if (batch <= chunk) return attend(attention, s);
   std::vector<torch::Tensor> parts;
-  for (int64_t b = 0; b < batch; b += chunk) {
-    const torch::Tensor part = s.narrow(1, b, std::min(chunk, batch - b));
-    parts.push_back(std::get<0>(attention->forward(part, part, part, {}, /*need_weights=*/false)));
-  }
+  for (int64_t b = 0; b < batch; b += chunk) parts.push_back(attend(attention, s.narrow(1, b, std::min(chunk, batch - b))));
   return torch::cat(parts, 1);
 }
 

@@ -53,10 +53,13 @@ class SpikeDetectorImpl : public ForecasterImpl {
 };
 TORCH_MODULE(SpikeDetector);
 
-// Self-attention over s [L, B, d] (sequence first). LibTorch's MultiheadAttention materialises the
-// [B * heads, L, L] scores; past 2^31 - 1 elements CUDA's softmax and reductions index out of range
-// (an illegal memory access at batch 65,536 with L = 100), so larger batches go through in chunks
-// of whole windows (rows are independent). The result equals one call's.
+// Self-attention over s [L, B, d] (sequence first) with the module's parameters: its input and output
+// projections around one fused scaled-dot-product attention (compat::scaled_dot_product_attention;
+// LibTorch's C++ MultiheadAttention::forward materialises the [B * heads, L, L] scores with separate
+// matrix products and softmax, which made the spike member 60% of the ensemble's time at batch 8192).
+// The result equals the module's forward (tested). Where scores are materialised (the CPU, older
+// builds), past 2^31 - 1 elements CUDA's softmax and reductions index out of range, so larger
+// batches go through in chunks of whole windows (rows are independent). The result equals one call's.
 torch::Tensor self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s,
                              int64_t max_score_elements = std::numeric_limits<int32_t>::max());
 

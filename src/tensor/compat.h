@@ -59,6 +59,18 @@ inline bool cuda_autocast_enabled() {
 #endif
 }
 
+// Scaled dot-product attention softmax(q k^T / sqrt(dh)) v over [B, heads, L, dh], with dropout on
+// the weights: 2.x's public op (fused flash / memory-efficient kernels on CUDA), 1.13's private one.
+inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                                  const torch::Tensor& v, double dropout_p) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, {}, dropout_p, /*is_causal=*/false);
+#else
+  return std::get<0>(at::_scaled_dot_product_attention(q, k, v, {}, dropout_p, /*need_attn_weights=*/false,
+                                                       /*is_causal=*/false));
+#endif
+}
+
 // RAII scope for autocast on one device type.
 class AutocastScope {
  public:

@@ -40,6 +40,21 @@ TEST(SpikeDetectorTest, ChunkedAttentionEqualsOneCall) {
   }
 }
 
+TEST(SpikeDetectorTest, SelfAttentionEqualsTheModulesForward) {
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    torch::manual_seed(4);
+    torch::nn::MultiheadAttention attention(torch::nn::MultiheadAttentionOptions(8, 2));
+    attention->to(device);
+    attention->eval();
+    const torch::Tensor s = torch::randn({6, 7, 8}).to(device);  // [L, B, d]
+    const torch::Tensor by_module = std::get<0>(attention->forward(s, s, s));
+    const torch::Tensor ours = self_attention(attention, s);
+    ASSERT_EQ(ours.sizes(), by_module.sizes());
+    EXPECT_LT((ours - by_module).abs().max().item<double>(), 5e-5);
+  }
+}
+
 TEST(SpikeDetectorTest, HasSpikeLogit) {
   Forecaster m = make_forecaster("spike", kSpec);
   EXPECT_TRUE(m->has_spike_head());
