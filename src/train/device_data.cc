@@ -7,9 +7,13 @@
 namespace spikecast::train {
 namespace {
 
+// Prefix sums of per-row flags, or an undefined tensor when no row is flagged (the windows' counts are
+// then all 0, and the device keeps 4 bytes a row less).
 torch::Tensor prefix_sum(const std::vector<uint8_t>& flags, int64_t rows) {
+  bool any = false;
+  for (uint8_t f : flags) any = any || f != 0;
+  if (!any) return {};
   auto out = torch::zeros({rows + 1}, torch::kFloat64);
-  if (flags.empty()) return out.to(torch::kFloat32);
   auto* p = out.data_ptr<double>();
   for (int64_t r = 0; r < rows; ++r) p[r + 1] = p[r] + (flags[r] ? 1.0 : 0.0);
   return out.to(torch::kFloat32);
@@ -37,8 +41,10 @@ DeviceData::DeviceData(const Table& table, const std::vector<double>& mean, cons
     }
   }
   values_ = host.to(device);
-  spike_cum_ = prefix_sum(spike_labels, rows).to(device);
-  filled_cum_ = prefix_sum(table.filled, rows).to(device);  // zeros when nothing was filled
+  spike_cum_ = prefix_sum(spike_labels, rows);
+  filled_cum_ = prefix_sum(table.filled, rows);
+  if (spike_cum_.defined()) spike_cum_ = spike_cum_.to(device);
+  if (filled_cum_.defined()) filled_cum_ = filled_cum_.to(device);
   if (!spike_labels.empty() && rows > 0) {
     int64_t n = 0;
     for (uint8_t v : spike_labels) n += v != 0;
@@ -61,12 +67,16 @@ WindowBatch DeviceData::gather(const torch::Tensor& starts_any) const {
   const torch::Tensor out_rows = starts.unsqueeze(1) + target_steps_; // [B, H]
   batch.x = values_.index_select(0, in_rows.reshape({-1})).view({b, input_length_, channels});
   batch.y = values_.select(1, 0).index_select(0, out_rows.reshape({-1})).view({b, horizon_});
+  const auto zeros = [&] { return torch::zeros({b}, values_.options()); };
   batch.filled_fraction =
-      (filled_cum_.index_select(0, starts + input_length_) - filled_cum_.index_select(0, starts)) /
-      static_cast<double>(input_length_);
-  const torch::Tensor spikes = spike_cum_.index_select(0, starts + input_length_ + horizon_) -
-                               spike_cum_.index_select(0, starts + input_length_);
-  batch.spike = (spikes > 0.5).to(torch::kFloat32);
+      filled_cum_.defined()
+          ? (filled_cum_.index_select(0, starts + input_length_) - filled_cum_.index_select(0, starts)) /
+                static_cast<double>(input_length_)
+          : zeros();
+  batch.spike = spike_cum_.defined() ? ((spike_cum_.index_select(0, starts + input_length_ + horizon_) -
+                                         spike_cum_.index_select(0, starts + input_length_)) > 0.5)
+                                           .to(torch::kFloat32)
+                                     : zeros();
   return batch;
 }
 

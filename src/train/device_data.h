@@ -41,8 +41,8 @@ class DeviceData {
 
  private:
   torch::Tensor values_;       // [rows, C] float32
-  torch::Tensor spike_cum_;    // [rows + 1] float32 prefix sums of spike labels
-  torch::Tensor filled_cum_;   // [rows + 1] float32 prefix sums of filled flags
+  torch::Tensor spike_cum_;    // [rows + 1] float32 prefix sums of spike labels; undefined: none
+  torch::Tensor filled_cum_;   // [rows + 1] float32 prefix sums of filled flags; undefined: none
   torch::Tensor input_steps_;  // [L] 0..L-1
   torch::Tensor target_steps_; // [H] L..L+H-1
   int64_t input_length_, horizon_;

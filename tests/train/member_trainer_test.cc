@@ -155,5 +155,36 @@ TEST_F(MemberTrainerTest, DeviceDataGathersTheSameWindowsAsTheTable) {
   }
 }
 
+// Without spike labels or filled rows the device keeps no prefix sums and every window counts 0; with
+// them, each window's counts come from its own rows.
+TEST(DeviceDataTest, CountsFilledRowsAndSpikesPerWindow) {
+  Table t;
+  t.channels = {"y", "x"};
+  for (int64_t r = 0; r < 12; ++r) {
+    t.values.push_back(static_cast<float>(r));
+    t.values.push_back(static_cast<float>(2 * r));
+    t.time.push_back(r * 1000);
+  }
+  t.source_line.assign(12, 0);
+  t.filled.assign(12, 0);
+  const std::vector<double> mean{0, 0}, stddev{1, 1};
+  const DeviceData plain(t, mean, stddev, {}, 4, 2, torch::kCPU);
+  const WindowBatch p = plain.gather(plain.index({0, 3, 6}));
+  EXPECT_EQ(p.filled_fraction.sizes(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(p.filled_fraction.abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(p.spike.abs().sum().item<double>(), 0.0);
+
+  t.filled[1] = t.filled[2] = 1;       // inside the first window's input rows 0..3 only
+  std::vector<uint8_t> spikes(12, 0);
+  spikes[8] = 1;                       // the target rows of the window starting at 3 (7..8)
+  const DeviceData marked(t, mean, stddev, spikes, 4, 2, torch::kCPU);
+  const WindowBatch m = marked.gather(marked.index({0, 3, 6}));
+  EXPECT_FLOAT_EQ(m.filled_fraction[0].item<float>(), 0.5f);
+  EXPECT_FLOAT_EQ(m.filled_fraction[1].item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(m.spike[0].item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(m.spike[1].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(m.spike[2].item<float>(), 0.0f);
+}
+
 }  // namespace
 }  // namespace spikecast::train
