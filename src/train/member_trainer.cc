@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -162,7 +163,11 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
   LrSchedule schedule(config.schedule, config.lr, config.epochs * steps_per_epoch, config.warmup_fraction);
   LossScaler scaler(ctx.precision == Precision::kFloat16 && ctx.is_cuda());
-  const torch::Tensor train_idx = data.index(train_windows);
+  // The training windows' start rows on the host; each epoch's order goes to the device as one int32
+  // tensor (4 bytes a window there, not 16 for an int64 index and an int64 permutation).
+  const torch::Tensor train_starts = torch::tensor(train_windows, torch::kInt64);
+  const bool int32_starts =
+      train_windows.empty() || *std::max_element(train_windows.begin(), train_windows.end()) < std::numeric_limits<int32_t>::max();
 
   int64_t first_epoch = 0, global_step = 0, bad_epochs = 0;
   double best = std::numeric_limits<double>::infinity();
@@ -212,7 +217,9 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
     }
     const auto t_epoch = Clock::now();
     auto gen = at::make_generator<at::CPUGeneratorImpl>(epoch_seed(config.seed, epoch));
-    const torch::Tensor perm = torch::randperm(n_train, gen, torch::kInt64).to(ctx.device);
+    const torch::Tensor order = train_starts.index_select(0, torch::randperm(n_train, gen, torch::kInt64))
+                                    .to(int32_starts ? torch::kInt32 : torch::kInt64)
+                                    .to(ctx.device);
     torch::manual_seed(epoch_seed(config.seed + 1, epoch));  // dropout masks
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(ctx.device));
     int64_t micro_batches = 0, samples = 0, step = 0;
@@ -222,7 +229,7 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
         break;
       }
       const int64_t b0 = step * batch, b1 = std::min(n_train, b0 + batch);
-      const torch::Tensor starts = train_idx.index_select(0, perm.slice(0, b0, b1));
+      const torch::Tensor starts = order.slice(0, b0, b1);
       const int64_t n_batch = b1 - b0;
       const double lr = schedule.lr_at(global_step);
       bool graphed = false;
