@@ -77,10 +77,7 @@ SpikeDetectorImpl::SpikeDetectorImpl(const SpikeDetectorOptions& options)
   spike_head_ = register_module("spike_head", DenseHead(so));
 }
 
-namespace {
-
-// The module's own projections around one scaled-dot-product attention call: s [L, B, d] -> [L, B, d].
-torch::Tensor attend(torch::nn::MultiheadAttention& attention, const torch::Tensor& s) {
+torch::Tensor fused_self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s) {
   const int64_t len = s.size(0), batch = s.size(1), d = s.size(2), heads = attention->options.num_heads();
   const torch::Tensor qkv = torch::nn::functional::linear(s, attention->in_proj_weight, attention->in_proj_bias);
   // [L, B, 3d] -> [3, B, heads, L, d / heads]
@@ -88,6 +85,15 @@ torch::Tensor attend(torch::nn::MultiheadAttention& attention, const torch::Tens
   const double dropout = attention->is_training() ? attention->options.dropout() : 0.0;
   const torch::Tensor o = compat::scaled_dot_product_attention(qkv_heads[0], qkv_heads[1], qkv_heads[2], dropout);
   return attention->out_proj->forward(o.permute({2, 0, 1, 3}).reshape({len, batch, d}));
+}
+
+namespace {
+
+// One chunk: the fused call on CUDA; the module's own forward on the CPU, where LibTorch 1.13's
+// attention op was slower than the module (one window, one thread: 720-880 against 600-660 us).
+torch::Tensor attend(torch::nn::MultiheadAttention& attention, const torch::Tensor& s) {
+  if (s.is_cuda()) return fused_self_attention(attention, s);
+  return std::get<0>(attention->forward(s, s, s, {}, /*need_weights=*/false));
 }
 
 }  // namespace
