@@ -1,0 +1,88 @@
+// Each member's forward alone, in inference, at one batch size on one device and precision (autocast),
+// the way the ensemble calls it; with `profile`, one more forward of each member runs between
+// cudaProfilerStart and cudaProfilerStop, so that Nsight Compute (`ncu --profile-from-start off`)
+// lists exactly that forward's kernels. Prints one JSON object per line.
+// Usage: member_bench [cpu|cuda] [fp32|bf16] [batch] [members, comma-separated] [runs] [profile]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "models/model_registry.h"
+#include "tensor/compat.h"
+
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+#include <cuda_profiler_api.h>
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dev = argc > 1 ? argv[1] : (torch::cuda::is_available() ? "cuda" : "cpu");
+  const std::string precision = argc > 2 ? argv[2] : "fp32";
+  const int64_t batch = argc > 3 ? std::atoll(argv[3]) : 1000;
+  const std::vector<std::string> members = split(argc > 4 ? argv[4] : "lstm,gru,cnn_lstm,spike,rule");
+  const int runs = argc > 5 ? std::atoi(argv[5]) : 20;
+  const bool profile = argc > 6 && std::string(argv[6]) == "profile";
+  try {
+    const torch::Device device(dev);
+    const bool autocast = precision == "bf16";
+    if (!autocast && precision != "fp32") throw std::runtime_error("precision must be fp32 or bf16");
+    torch::NoGradGuard no_grad;
+    for (const std::string& name : members) {
+      torch::manual_seed(1);
+      spikecast::models::Forecaster model =
+          spikecast::models::make_forecaster(name, spikecast::models::ModelSpec{100, 1, 13, nlohmann::json::object()});
+      model->eval();
+      model->to(device);
+      const torch::Tensor x = torch::randn({batch, 100, 13}, torch::TensorOptions().device(device));
+      spikecast::compat::AutocastScope scope(device.type(), torch::kBFloat16, autocast);
+      for (int i = 0; i < 3; ++i) model->forward(x);
+      std::vector<double> ms;
+      for (int i = 0; i < runs; ++i) {
+        spikecast::compat::synchronize(device);
+        const auto t0 = Clock::now();
+        model->forward(x);
+        spikecast::compat::synchronize(device);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      const double p50 = ms[ms.size() / 2];
+      std::printf("{\"member\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"batch\": %lld, \"p50_ms\": %.3f, "
+                  "\"windows_per_s\": %.0f}\n",
+                  name.c_str(), device.str().c_str(), precision.c_str(), static_cast<long long>(batch), p50,
+                  static_cast<double>(batch) / p50 * 1e3);
+#ifdef SPIKECAST_WITH_CUDA_KERNELS
+      if (profile && device.is_cuda()) {
+        cudaProfilerStart();
+        model->forward(x);
+        spikecast::compat::synchronize(device);
+        cudaProfilerStop();
+      }
+#else
+      (void)profile;
+#endif
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "member_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
