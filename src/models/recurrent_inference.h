@@ -4,10 +4,13 @@
 // LibTorch's time; on a CUDA card with thread-block clusters (sm_90, in a build with
 // SPIKECAST_WITH_CUDA_KERNELS) the kernel of recurrent_cuda.h, which runs a whole layer, or a whole
 // stack of layers as a wavefront, in one launch, in float32 also under autocast, and lets the
-// ensemble's members run at the same time. In every other case (training, large batches, older
-// cards) it calls the module's own forward.
+// ensemble's members run at the same time. Under CUDA autocast at batch >= kTiledKernelMinBatch
+// (compute capability 8.0+, widths 32, 64, 128) each layer runs the tensor-core kernel of
+// recurrent_tiled_cuda.h, in float16 as cuDNN does under autocast. In every other case (training,
+// float32 large batches, older cards) it calls the module's own forward.
 // The paths compute the same function; tests/models/recurrent_inference_test.cc holds them to
-// 1e-5 of each other (the CUDA kernel against the CPU module to 1e-4).
+// 1e-5 of each other (the CUDA kernel against the CPU module to 1e-4; the tensor-core kernel to
+// twice cuDNN's own error under the same autocast).
 #pragma once
 
 #include <torch/torch.h>
