@@ -3,8 +3,6 @@
 // cudaProfilerStart and cudaProfilerStop, so that Nsight Compute (`ncu --profile-from-start off`)
 // lists exactly that forward's kernels. Prints one JSON object per line.
 // Usage: member_bench [cpu|cuda] [fp32|bf16] [batch] [members, comma-separated] [runs] [profile]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -15,14 +13,13 @@
 
 #include "models/model_registry.h"
 #include "tensor/compat.h"
+#include "timing.h"
 
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 #include <cuda_profiler_api.h>
 #endif
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -54,17 +51,7 @@ int main(int argc, char** argv) {
       model->to(device);
       const torch::Tensor x = torch::randn({batch, 100, 13}, torch::TensorOptions().device(device));
       spikecast::compat::AutocastScope scope(device.type(), torch::kBFloat16, autocast);
-      for (int i = 0; i < 3; ++i) model->forward(x);
-      std::vector<double> ms;
-      for (int i = 0; i < runs; ++i) {
-        spikecast::compat::synchronize(device);
-        const auto t0 = Clock::now();
-        model->forward(x);
-        spikecast::compat::synchronize(device);
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      }
-      std::sort(ms.begin(), ms.end());
-      const double p50 = ms[ms.size() / 2];
+      const double p50 = spikecast::bench_timing::p50_us([&] { model->forward(x); }, device, runs, 3) / 1e3;
       std::printf("{\"member\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"batch\": %lld, \"p50_ms\": %.3f, "
                   "\"windows_per_s\": %.0f}\n",
                   name.c_str(), device.str().c_str(), precision.c_str(), static_cast<long long>(batch), p50,

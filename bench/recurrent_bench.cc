@@ -6,7 +6,6 @@
 // the ratio.
 // Usage: recurrent_bench [cpu|cuda] [runs]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -17,10 +16,9 @@
 
 #include "models/recurrent_inference.h"
 #include "tensor/compat.h"
+#include "timing.h"
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct Shape {
   const char* where;  // the member and layer
@@ -29,19 +27,10 @@ struct Shape {
   bool bidirectional;
 };
 
+// Median microseconds of f() over `runs` calls after 10 warm-up calls.
 template <typename F>
 double p50_us(F&& f, const torch::Device& device, int runs) {
-  for (int i = 0; i < 10; ++i) f();
-  std::vector<double> us;
-  for (int i = 0; i < runs; ++i) {
-    spikecast::compat::synchronize(device);
-    const auto t0 = Clock::now();
-    f();
-    spikecast::compat::synchronize(device);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
+  return spikecast::bench_timing::p50_us(f, device, runs, 10);
 }
 
 template <typename M>

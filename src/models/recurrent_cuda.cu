@@ -1,5 +1,7 @@
 #include "models/recurrent_cuda.h"
 
+#include "models/cuda_device_attributes.h"
+
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -353,47 +355,41 @@ void prepare(Kernel kernel, int smem_optin) {
 }
 
 const DeviceLimits& limits(int device) {
-  static std::mutex mutex;
-  static std::map<int, DeviceLimits> known;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = known.find(device);
-    if (it != known.end()) return it->second;
-  }
-  DeviceLimits d;
-  if (cudaDeviceGetAttribute(&d.major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) d.major = 0;
-  if (cudaDeviceGetAttribute(&d.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-    d.smem_optin = 0;
-  d.stack_cluster = kLayerCluster;
-  if (d.major >= 9) {
-    // Whether a cluster of kStackCluster blocks of kThreads threads with most of the shared memory fits.
-    int current = 0;
-    if (cudaGetDevice(&current) == cudaSuccess && cudaSetDevice(device) == cudaSuccess) {
-      const Kernel kernel = kernel_for(Cell::kLstm, 1);
-      try {
-        prepare(kernel, d.smem_optin);
-        cudaLaunchConfig_t config = {};
-        config.gridDim = dim3(kStackCluster);
-        config.blockDim = dim3(kThreads);
-        config.dynamicSmemBytes = static_cast<size_t>(d.smem_optin);
-        cudaLaunchAttribute attribute[1];
-        attribute[0].id = cudaLaunchAttributeClusterDimension;
-        attribute[0].val.clusterDim.x = kStackCluster;
-        attribute[0].val.clusterDim.y = 1;
-        attribute[0].val.clusterDim.z = 1;
-        config.attrs = attribute;
-        config.numAttrs = 1;
-        int clusters = 0;
-        if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) == cudaSuccess && clusters > 0)
-          d.stack_cluster = kStackCluster;
-      } catch (const std::runtime_error&) {
+  return cuda_device::once_per_device<DeviceLimits>(device, [](int device) {
+    DeviceLimits d;
+    const cuda_device::Attributes& a = cuda_device::attributes(device);
+    d.major = a.major;
+    d.smem_optin = a.smem_optin;
+    d.stack_cluster = kLayerCluster;
+    if (d.major >= 9) {
+      // Whether a cluster of kStackCluster blocks of kThreads threads with most of the shared memory fits.
+      int current = 0;
+      if (cudaGetDevice(&current) == cudaSuccess && cudaSetDevice(device) == cudaSuccess) {
+        const Kernel kernel = kernel_for(Cell::kLstm, 1);
+        try {
+          prepare(kernel, d.smem_optin);
+          cudaLaunchConfig_t config = {};
+          config.gridDim = dim3(kStackCluster);
+          config.blockDim = dim3(kThreads);
+          config.dynamicSmemBytes = static_cast<size_t>(d.smem_optin);
+          cudaLaunchAttribute attribute[1];
+          attribute[0].id = cudaLaunchAttributeClusterDimension;
+          attribute[0].val.clusterDim.x = kStackCluster;
+          attribute[0].val.clusterDim.y = 1;
+          attribute[0].val.clusterDim.z = 1;
+          config.attrs = attribute;
+          config.numAttrs = 1;
+          int clusters = 0;
+          if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) == cudaSuccess && clusters > 0)
+            d.stack_cluster = kStackCluster;
+        } catch (const std::runtime_error&) {
+        }
+        cudaGetLastError();  // a refused query leaves no error behind
+        cudaSetDevice(current);
       }
-      cudaGetLastError();  // a refused query leaves no error behind
-      cudaSetDevice(current);
     }
-  }
-  std::lock_guard<std::mutex> lock(mutex);
-  return known.emplace(device, d).first->second;
+    return d;
+  });
 }
 
 bool valid(const StackShape& s) {

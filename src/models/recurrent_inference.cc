@@ -182,7 +182,30 @@ struct LaunchTensors {
     keep.push_back(t.to(torch::kFloat32).contiguous());
     return keep.back().data_ptr<float>();
   }
+  // As float16, passed as its 16-bit patterns.
+  const uint16_t* add_half(const torch::Tensor& t) {
+    keep.push_back(t.to(torch::kHalf).contiguous());
+    return reinterpret_cast<const uint16_t*>(keep.back().data_ptr());
+  }
 };
+
+// The biases a kernel adds outside the products, for one direction of one layer (zeros for a module
+// without bias): b_in = b_ih (+ b_hh for the LSTM, whose gates add both) and b_hh (the GRU's n gate
+// needs it inside r * (.)).
+struct KernelBiases {
+  torch::Tensor b_in, b_hh;
+};
+
+KernelBiases kernel_biases(const Parameters& params, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
+                           const std::string& sfx) {
+  const torch::Tensor& w_hh = parameter(params, "weight_hh" + sfx);
+  torch::Tensor b_ih = torch::zeros({w_hh.size(0)}, w_hh.options()), b_hh = b_ih;
+  if (o.bias()) {
+    b_ih = parameter(params, "bias_ih" + sfx);
+    b_hh = parameter(params, "bias_hh" + sfx);
+  }
+  return {cell == Cell::kLstm ? b_ih + b_hh : b_ih, b_hh};
+}
 
 // A launch's first layer takes its input projections of every step (prepare_direction).
 void add_first_weights(const DirectionInputs& in, Cell cell, LaunchTensors& t, cuda_cells::Stack& st,
@@ -197,16 +220,11 @@ void add_first_weights(const DirectionInputs& in, Cell cell, LaunchTensors& t, c
 void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_cells::LayerWeights& w) {
   const std::string sfx = "_l" + std::to_string(k.index);
   const Parameters params = k.module->named_parameters(/*recurse=*/false);
-  const torch::Tensor& w_hh = parameter(params, "weight_hh" + sfx);
   w.w_ih = t.add(parameter(params, "weight_ih" + sfx));
-  w.w_hh = t.add(w_hh);
-  torch::Tensor b_ih = torch::zeros({w_hh.size(0)}, w_hh.options()), b_hh = b_ih;
-  if (k.options->bias()) {
-    b_ih = parameter(params, "bias_ih" + sfx);
-    b_hh = parameter(params, "bias_hh" + sfx);
-  }
-  w.b_in = t.add(cell == Cell::kLstm ? b_ih + b_hh : b_ih);
-  if (cell == Cell::kGru) w.b_hh = t.add(b_hh);
+  w.w_hh = t.add(parameter(params, "weight_hh" + sfx));
+  const KernelBiases b = kernel_biases(params, *k.options, cell, sfx);
+  w.b_in = t.add(b.b_in);
+  if (cell == Cell::kGru) w.b_hh = t.add(b.b_hh);
   if (k.residual == cuda_cells::Residual::kProjection) {
     const torch::Tensor& weight = k.projection->weight;
     w.w_res = t.add(weight);
@@ -214,9 +232,12 @@ void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_c
   }
 }
 
-void launch(const cuda_cells::StackShape& shape, const cuda_cells::Stack* stacks, int count, void* stream) {
+// A kernel's run(): its std::runtime_error becomes a ModelError.
+template <typename Shape, typename Argument>
+void launch(void (*run)(const Shape&, const Argument*, int, void*), const Shape& shape, const Argument* arguments,
+            int count, void* stream) {
   try {
-    cuda_cells::run(shape, stacks, count, stream);
+    run(shape, arguments, count, stream);
   } catch (const std::runtime_error& e) {
     throw ModelError(e.what());
   }
@@ -234,7 +255,7 @@ torch::Tensor launch_stack(Cell cell, const KernelLayer* layers, int count, cons
   st.out = out.data_ptr<float>();
   st.out_batch_stride = x.size(1) * hidden;
   st.out_step_stride = hidden;
-  launch(stack_shape(cell, layers, count, x), &st, 1, stream);
+  launch(cuda_cells::run, stack_shape(cell, layers, count, x), &st, 1, stream);
   return out;
 }
 
@@ -252,7 +273,7 @@ torch::Tensor launch_bidirectional(Cell cell, const KernelLayer& layer, const to
     st[d].out_step_stride = 2 * hidden;
     st[d].reverse = d == 1;
   }
-  launch(stack_shape(cell, &layer, 1, x), st, 2, stream);
+  launch(cuda_cells::run, stack_shape(cell, &layer, 1, x), st, 2, stream);
   return out;
 }
 
@@ -288,6 +309,11 @@ bool cuda_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::
   return launchable(cell, kernel_layers(layer, o), x, o.bidirectional());
 }
 
+cuda_tiled::LayerShape tiled_shape(Cell cell, const torch::nn::detail::RNNOptionsBase& o, const torch::Tensor& x) {
+  return {cell == Cell::kLstm ? cuda_tiled::Cell::kLstm : cuda_tiled::Cell::kGru, static_cast<int>(x.size(0)),
+          static_cast<int>(x.size(1)), static_cast<int>(o.hidden_size())};
+}
+
 // The tensor-core kernel (recurrent_tiled_cuda.h) for one module at a large batch under autocast:
 // per layer, each direction's input projections of every step in one half-precision matrix product,
 // then both directions in one launch. x [B, T, I] -> [B, T, directions * H] in float16, the type
@@ -299,43 +325,25 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
   void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
   const Parameters params = layer.named_parameters(/*recurse=*/false);
   const int64_t hidden = o.hidden_size(), dirs = o.bidirectional() ? 2 : 1;
-  const int64_t gates = (cell == Cell::kLstm ? 4 : 3) * hidden;
-  const cuda_tiled::LayerShape shape{cell == Cell::kLstm ? cuda_tiled::Cell::kLstm : cuda_tiled::Cell::kGru,
-                                     static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(hidden)};
+  const cuda_tiled::LayerShape shape = tiled_shape(cell, o, x);
   torch::Tensor input = x.to(torch::kHalf).contiguous();
   for (int64_t l = 0; l < o.num_layers(); ++l) {
     torch::Tensor out = torch::empty({x.size(0), x.size(1), dirs * hidden}, input.options());
-    std::vector<torch::Tensor> keep;  // alive until the launch is queued (stream-ordered reuse)
-    const auto bits = [&keep](const torch::Tensor& t) {
-      keep.push_back(t.to(torch::kHalf).contiguous());
-      return reinterpret_cast<const uint16_t*>(keep.back().data_ptr());
-    };
-    const auto floats = [&keep](const torch::Tensor& t) {
-      keep.push_back(t.to(torch::kFloat32).contiguous());
-      return keep.back().data_ptr<float>();
-    };
+    LaunchTensors t;
     cuda_tiled::Direction d[2];
     for (int64_t dir = 0; dir < dirs; ++dir) {
       const std::string sfx = "_l" + std::to_string(l) + (dir == 1 ? "_reverse" : "");
-      d[dir].xp = bits(torch::matmul(input, parameter(params, "weight_ih" + sfx).to(torch::kHalf).t()));
-      d[dir].w_hh = bits(parameter(params, "weight_hh" + sfx));
-      torch::Tensor b_ih = torch::zeros({gates}, x.options().dtype(torch::kFloat32)), b_hh = b_ih;
-      if (o.bias()) {
-        b_ih = parameter(params, "bias_ih" + sfx);
-        b_hh = parameter(params, "bias_hh" + sfx);
-      }
-      d[dir].b_in = floats(cell == Cell::kLstm ? b_ih + b_hh : b_ih);
-      d[dir].b_hh = cell == Cell::kGru ? floats(b_hh) : nullptr;
+      d[dir].xp = t.add_half(torch::matmul(input, parameter(params, "weight_ih" + sfx).to(torch::kHalf).t()));
+      d[dir].w_hh = t.add_half(parameter(params, "weight_hh" + sfx));
+      const KernelBiases b = kernel_biases(params, o, cell, sfx);
+      d[dir].b_in = t.add(b.b_in);
+      d[dir].b_hh = cell == Cell::kGru ? t.add(b.b_hh) : nullptr;
       d[dir].out = reinterpret_cast<uint16_t*>(out.data_ptr()) + dir * hidden;
       d[dir].out_batch_stride = x.size(1) * dirs * hidden;
       d[dir].out_step_stride = dirs * hidden;
       d[dir].reverse = dir == 1;
     }
-    try {
-      cuda_tiled::run(shape, d, static_cast<int>(dirs), stream);
-    } catch (const std::runtime_error& e) {
-      throw ModelError(e.what());
-    }
+    launch(cuda_tiled::run, shape, d, static_cast<int>(dirs), stream);
     input = out;
   }
   return input;
@@ -346,10 +354,8 @@ bool tiled_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail:
   if (!x.is_cuda() || !x.is_floating_point() || x.size(0) < kTiledKernelMinBatch ||
       cuda_kernels_mode() == CudaKernels::kOff || !compat::cuda_autocast_enabled() || !cuda_tensors(layer))
     return false;
-  const cuda_tiled::LayerShape shape{cell == Cell::kLstm ? cuda_tiled::Cell::kLstm : cuda_tiled::Cell::kGru,
-                                     static_cast<int>(x.size(0)), static_cast<int>(x.size(1)),
-                                     static_cast<int>(o.hidden_size())};
-  return x.size(0) <= std::numeric_limits<int>::max() && cuda_tiled::supported(x.device().index(), shape);
+  return x.size(0) <= std::numeric_limits<int>::max() &&
+         cuda_tiled::supported(x.device().index(), tiled_shape(cell, o, x));
 }
 #endif
 

@@ -1,5 +1,7 @@
 #include "models/recurrent_tiled_cuda.h"
 
+#include "models/cuda_device_attributes.h"
+
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 #include <cuda_runtime.h>
@@ -240,27 +242,6 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string("tiled recurrent CUDA kernel: ") + what + ": " + cudaGetErrorString(e));
 }
 
-struct DeviceLimits {
-  int major = 0;
-  int smem_optin = 0;
-};
-
-const DeviceLimits& limits(int device) {
-  static std::mutex mutex;
-  static std::map<int, DeviceLimits> known;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = known.find(device);
-    if (it != known.end()) return it->second;
-  }
-  DeviceLimits d;
-  if (cudaDeviceGetAttribute(&d.major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) d.major = 0;
-  if (cudaDeviceGetAttribute(&d.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-    d.smem_optin = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  return known.emplace(device, d).first->second;
-}
-
 // Lets `kernel` use `bytes` of shared memory on the current device (once per device and kernel).
 void prepare(Kernel kernel, int device, size_t bytes) {
   static std::mutex mutex;
@@ -279,7 +260,7 @@ bool valid(const LayerShape& s) { return s.batch >= 1 && s.steps >= 1 && kernel_
 
 bool supported(int device, const LayerShape& shape) {
   if (!valid(shape)) return false;
-  const DeviceLimits& d = limits(device);
+  const cuda_device::Attributes& d = cuda_device::attributes(device);
   return d.major >= 8 && shared_layout(shape.cell, shape.hidden).bytes <= static_cast<size_t>(d.smem_optin);
 }
 

@@ -53,25 +53,28 @@ void PrintTo(const LayerCase& c, std::ostream* os) { *os << name_of(c); }  // te
 class RecurrentLayer : public ::testing::TestWithParam<LayerCase> {};
 class TiledLayer : public ::testing::TestWithParam<LayerCase> {};
 
+// Calls check(module) with a fresh batch_first LSTM or GRU module of the case's shape.
+template <typename F>
+void with_module(const LayerCase& c, F&& check) {
+  if (c.gru)
+    check(torch::nn::GRU(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+  else
+    check(torch::nn::LSTM(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+}
+
 TEST_P(RecurrentLayer, CellKernelsMatchLibTorch) {
   const LayerCase c = GetParam();
   torch::manual_seed(3);
   const torch::Tensor x = test::make_input(c.batch, 100, c.input, 5);
   torch::NoGradGuard no_grad;
   torch::Tensor fast, oracle;
-  if (c.gru) {
-    torch::nn::GRU m(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional));
+  with_module(c, [&](auto m) {
     m->eval();
     ASSERT_TRUE(uses_cell_kernels(*m, x));
     fast = run_recurrent(m, x);
     oracle = std::get<0>(m->forward(x));
-  } else {
-    torch::nn::LSTM m(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional));
-    m->eval();
-    ASSERT_TRUE(uses_cell_kernels(*m, x));
-    fast = run_recurrent(m, x);
-    oracle = std::get<0>(m->forward(x));
-  }
+  });
+  if (HasFatalFailure()) return;
   ASSERT_EQ(fast.sizes(), oracle.sizes());
   EXPECT_LT(max_abs_diff(fast, oracle), 1e-5);
 }
@@ -101,10 +104,7 @@ TEST_P(RecurrentLayer, CudaKernelMatchesTheCpuModule) {
       EXPECT_LT(max_abs_diff(under_autocast, oracle), 1e-4);
     }
   };
-  if (c.gru)
-    check(torch::nn::GRU(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
-  else
-    check(torch::nn::LSTM(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+  with_module(c, check);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, RecurrentLayer,
@@ -245,10 +245,7 @@ TEST_P(TiledLayer, CudaKernelUnderBf16AutocastIsAsCloseAsCudnn) {
     EXPECT_LT(fast_err.mean().item<double>(), 2 * cudnn_err.mean().item<double>() + 2e-4);
     EXPECT_LT(fast_err.max().item<double>(), 0.1);
   };
-  if (c.gru)
-    check(torch::nn::GRU(torch::nn::GRUOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
-  else
-    check(torch::nn::LSTM(torch::nn::LSTMOptions(c.input, c.hidden).num_layers(c.layers).batch_first(true).bidirectional(c.bidirectional)));
+  with_module(c, check);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, TiledLayer,
