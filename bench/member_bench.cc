@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "core/host_allocator.h"
 #include "models/model_registry.h"
 #include "tensor/compat.h"
 #include "timing.h"
@@ -32,6 +33,7 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spikecast::tune_host_allocator();  // as the spikecast binary does
   const std::string dev = argc > 1 ? argv[1] : (torch::cuda::is_available() ? "cuda" : "cpu");
   const std::string precision = argc > 2 ? argv[2] : "fp32";
   const int64_t batch = argc > 3 ? std::atoll(argv[3]) : 1000;

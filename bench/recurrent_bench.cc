@@ -14,6 +14,7 @@
 
 #include <torch/torch.h>
 
+#include "core/host_allocator.h"
 #include "models/recurrent_inference.h"
 #include "tensor/compat.h"
 #include "timing.h"
@@ -121,6 +122,7 @@ void measure_stack(const StackShape& s, const torch::Device& device, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spikecast::tune_host_allocator();  // as the spikecast binary does
   const std::string dev = argc > 1 ? argv[1] : (torch::cuda::is_available() ? "cuda" : "cpu");
   const int runs = argc > 2 ? std::atoi(argv[2]) : 200;
   try {

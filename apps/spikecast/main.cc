@@ -5,11 +5,13 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/host_allocator.h"
 #include "core/version.h"
 #include "runtime_info.h"
 
 int main(int argc, char** argv) {
   using namespace spikecast;
+  tune_host_allocator();
   CLI::App app{"spikecast: multivariate time-series forecasting and spike detection", "spikecast"};
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", [] { return app::version_text(); });

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "models/option_reader.h"
 #include "models/recurrent_inference.h"
+#include "models/sequence_ops.h"
 
 namespace spikecast::models {
 
@@ -68,10 +69,9 @@ CnnLstmImpl::CnnLstmImpl(const CnnLstmOptions& options)
 ForecastOutput CnnLstmImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   check_input(x);
   NormalizedWindow w = frame_->normalize(x);
-  torch::Tensor c = w.x.transpose(1, 2);  // [B, C, L]
   std::vector<torch::Tensor> scales;
-  for (auto& conv : convs_) scales.push_back(conv->forward(c));  // [B, filters, L] each
-  torch::Tensor h = dropout_->forward(torch::relu(torch::cat(scales, 1))).transpose(1, 2);  // [B, L, k*filters]
+  for (auto& conv : convs_) scales.push_back(same_conv(conv, w.x));  // [B, L, filters] each
+  torch::Tensor h = dropout_->forward(torch::relu(torch::cat(scales, 2)));  // [B, L, k*filters]
   std::vector<StackedLayer> stack;
   for (auto& layer : layers_) stack.push_back({layer.get()});
   h = run_recurrent_stack(stack, dropout_, h);  // [B, L, hidden_top]

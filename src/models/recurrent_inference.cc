@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "models/recurrent_cells.h"
+#include "models/sequence_ops.h"
 
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
@@ -502,7 +503,7 @@ torch::Tensor run_recurrent_stack(const std::vector<StackedLayer>& layers, torch
     torch::Tensor y = run_module(*layers[i].layer, h);
     if (layers[i].residual) {
       torch::nn::Linear projection = layers[i].projection;
-      y = y + (projection ? projection->forward(h) : h);
+      y = y + (projection ? rows_linear(h, projection->weight, projection->bias) : h);
     }
     h = i + 1 < layers.size() ? dropout->forward(y) : y;
   }

@@ -53,18 +53,19 @@ class SpikeDetectorImpl : public ForecasterImpl {
 };
 TORCH_MODULE(SpikeDetector);
 
-// Self-attention over s [L, B, d] (sequence first) with the module's parameters. On CUDA it is
-// fused_self_attention (LibTorch's C++ MultiheadAttention::forward materialises the [B * heads, L, L]
-// scores with separate matrix products and a softmax, which made the spike member 60% of the
-// ensemble's time at batch 8192); on the CPU the module's own forward. Where scores are materialised,
-// past 2^31 - 1 elements CUDA's softmax and reductions index out of range, so larger batches go
-// through in chunks of whole windows (rows are independent). The result equals one call's.
+// Self-attention over s [B, L, d] (batch first) with the module's parameters; returns [B, L, d]. On
+// CUDA it is fused_self_attention (LibTorch's C++ MultiheadAttention::forward materialises the
+// [B * heads, L, L] scores with separate matrix products and a softmax, which made the spike member
+// 60% of the ensemble's time at batch 8192); on the CPU the module's own (sequence-first) forward.
+// Where scores are materialised, past 2^31 - 1 elements CUDA's softmax and reductions index out of
+// range, so larger batches go through in chunks of whole windows (rows are independent). The result
+// equals one call's.
 torch::Tensor self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s,
                              int64_t max_score_elements = std::numeric_limits<int32_t>::max());
 
 // The module's input and output projections around one fused scaled-dot-product attention call
-// (compat::scaled_dot_product_attention), with the module's dropout in training; equals the module's
-// forward (tested on every device).
+// (compat::scaled_dot_product_attention) over s [B, L, d], with the module's dropout in training;
+// equals the module's forward over s.transpose(0, 1) (tested on every device).
 torch::Tensor fused_self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s);
 
 }  // namespace spikecast::models

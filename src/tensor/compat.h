@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ATen/autocast_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/torch.h>
 
 #include <sstream>
@@ -58,6 +59,29 @@ inline bool cuda_autocast_enabled() {
   return at::autocast::is_enabled();
 #endif
 }
+
+// A Conv1d's padding when it is an explicit size (the same on both sides), else -1 ("valid" or
+// "same" by name). The options' variant is c10::variant in 1.13 and std::variant in 2.x.
+inline int64_t conv1d_padding(const torch::nn::detail::ConvNdOptions<1>& o) {
+#if TORCH_VERSION_MAJOR >= 2
+  const auto* size = std::get_if<torch::ExpandingArray<1>>(&o.padding());
+#else
+  const auto* size = c10::get_if<torch::ExpandingArray<1>>(&o.padding());
+#endif
+  return size == nullptr ? -1 : (**size)[0];
+}
+
+// Turns CUDA autocast off for this thread within a scope (the dispatch-key guard autocast's own
+// kernels use; the same in both versions), for ops that must run in their inputs' precision.
+class CudaAutocastSuspended {
+ public:
+  CudaAutocastSuspended() = default;
+  CudaAutocastSuspended(const CudaAutocastSuspended&) = delete;
+  CudaAutocastSuspended& operator=(const CudaAutocastSuspended&) = delete;
+
+ private:
+  c10::impl::ExcludeDispatchKeyGuard guard_{c10::DispatchKey::AutocastCUDA};
+};
 
 // Scaled dot-product attention softmax(q k^T / sqrt(dh)) v over [B, heads, L, dh], with dropout on
 // the weights: 2.x's public op (fused flash / memory-efficient kernels on CUDA), 1.13's private one.

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/host_allocator.h"
 #include "tensor/compat.h"
 
 namespace spikecast {
@@ -100,6 +101,7 @@ std::string runtime_summary() {
   // at run time is whichever libblas.so.3 the loader picked (Debian's alternatives).
   out += ", BLAS " + blas_in_use();
   out += ", threads " + std::to_string(at::get_num_threads());
+  out += ", host malloc " + host_allocator_description();
   if (torch::cuda::is_available()) {
     const auto& hooks = at::detail::getCUDAHooks();
     const long rt = hooks.versionCUDART();

@@ -30,7 +30,7 @@ TEST(SpikeDetectorTest, ChunkedAttentionEqualsOneCall) {
     torch::nn::MultiheadAttention attention(torch::nn::MultiheadAttentionOptions(8, 2));
     attention->to(device);
     attention->eval();
-    const torch::Tensor s = torch::randn({6, 7, 8}).to(device);  // [L, B, d]
+    const torch::Tensor s = torch::randn({7, 6, 8}).to(device);  // [B, L, d]
     const torch::Tensor whole = self_attention(attention, s);
     for (int64_t windows : {1, 2, 3}) {
       const torch::Tensor chunked = self_attention(attention, s, windows * 2 * 6 * 6);
@@ -47,8 +47,9 @@ TEST(SpikeDetectorTest, FusedSelfAttentionEqualsTheModulesForward) {
     torch::nn::MultiheadAttention attention(torch::nn::MultiheadAttentionOptions(8, 2));
     attention->to(device);
     attention->eval();
-    const torch::Tensor s = torch::randn({6, 7, 8}).to(device);  // [L, B, d]
-    const torch::Tensor by_module = std::get<0>(attention->forward(s, s, s));
+    const torch::Tensor s = torch::randn({7, 6, 8}).to(device);  // [B, L, d]
+    const torch::Tensor t = s.transpose(0, 1);                   // the module's [L, B, d]
+    const torch::Tensor by_module = std::get<0>(attention->forward(t, t, t)).transpose(0, 1);
     const torch::Tensor ours = fused_self_attention(attention, s);
     ASSERT_EQ(ours.sizes(), by_module.sizes());
     EXPECT_LT((self_attention(attention, s) - by_module).abs().max().item<double>(), 5e-5);

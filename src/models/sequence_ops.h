@@ -1,0 +1,28 @@
+// Operations over batch-first sequences x [B, L, d], shaped for speed on CUDA and exact everywhere:
+// every result is what the LibTorch module computes (tested on every device), laid out [B, L, d]
+// contiguous so the next matrix product needs no copy. Measured on an H200 under bf16 autocast
+// (docs/performance.md, session 7): LibTorch 2.11's linear on a 3-D input runs the product and the
+// bias add as two kernels (1,589 us against 268 us for [8192 x 100, 128] x [128, 384] as one 2-D
+// product with the bias fused), and a Conv1d over [B, C, L] needs a transposed copy of its output.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace spikecast::models {
+
+// y = x W^T + b over the last dimension of x [..., in] as one 2-D matrix product with the bias fused;
+// returns [..., out] contiguous. Equals torch::nn::functional::linear(x, weight, bias).
+torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+// The module's Conv1d ("same" zero padding k / 2, odd k, stride 1, no dilation or groups) over
+// x [B, L, C], batch first: one matrix product of each step's k taps with the weight viewed as
+// [d, C * k]; returns [B, L, d] contiguous. Equals conv->forward(x.transpose(1, 2)).transpose(1, 2).
+torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x);
+
+// The module's LayerNorm over x. Under CUDA autocast, where LibTorch computes layer norm in float32
+// and returns float32, a reduced-precision x (bf16 / fp16) is normalised in its own type (float32
+// accumulation inside the kernel) with the weights cast to it: half the bytes written and read by
+// the next layer, which casts to that type anyway (1,498 against 876 us for [819200, 128] on an H200).
+torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x);
+
+}  // namespace spikecast::models

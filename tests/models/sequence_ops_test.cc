@@ -1,0 +1,89 @@
+// The batch-first sequence operations (models/sequence_ops.h) against the LibTorch modules they
+// replace, on every test device; under CUDA autocast against the CPU in float32.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "model_test_util.h"
+#include "models/sequence_ops.h"
+#include "tensor/compat.h"
+
+namespace spikecast::models::test {
+namespace {
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kCPU, torch::kFloat) - b.to(torch::kCPU, torch::kFloat)).abs().max().item<double>();
+}
+
+TEST(SequenceOpsTest, RowsLinearEqualsTheFunctional) {
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    torch::manual_seed(6);
+    torch::nn::Linear linear(5, 7);
+    linear->to(device);
+    for (const std::vector<int64_t>& shape : {std::vector<int64_t>{4, 5}, {3, 6, 5}, {2, 3, 4, 5}}) {
+      const torch::Tensor x = torch::randn(shape).to(device);
+      const torch::Tensor ours = rows_linear(x, linear->weight, linear->bias);
+      const torch::Tensor by_module = linear->forward(x);
+      ASSERT_EQ(ours.sizes(), by_module.sizes());
+      EXPECT_LT(max_diff(ours, by_module), 1e-5);
+    }
+    // The transposed (non-contiguous) input of the attention's output projection.
+    const torch::Tensor t = torch::randn({6, 3, 5}).to(device).transpose(0, 1);
+    EXPECT_LT(max_diff(rows_linear(t, linear->weight, linear->bias), linear->forward(t)), 1e-5);
+  }
+}
+
+TEST(SequenceOpsTest, SameConvEqualsTheModulesForward) {
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    for (int64_t kernel : {1, 3, 5, 7}) {
+      torch::manual_seed(5);
+      torch::nn::Conv1d conv(torch::nn::Conv1dOptions(4, 6, kernel).padding(kernel / 2));
+      conv->to(device);
+      const torch::Tensor x = torch::randn({3, 9, 4}).to(device);  // [B, L, C]
+      const torch::Tensor by_module = conv->forward(x.transpose(1, 2)).transpose(1, 2);
+      const torch::Tensor ours = same_conv(conv, x);
+      ASSERT_EQ(ours.sizes(), by_module.sizes()) << kernel;
+      EXPECT_TRUE(ours.is_contiguous());
+      EXPECT_LT(max_diff(ours, by_module), 1e-5) << kernel;
+    }
+  }
+}
+
+TEST(SequenceOpsTest, SameConvRefusesOtherConvolutions) {
+  torch::nn::Conv1d even(torch::nn::Conv1dOptions(2, 3, 4).padding(2));
+  torch::nn::Conv1d strided(torch::nn::Conv1dOptions(2, 3, 3).padding(1).stride(2));
+  torch::nn::Conv1d unpadded(torch::nn::Conv1dOptions(2, 3, 3));
+  const torch::Tensor x = torch::randn({1, 8, 2});
+  EXPECT_THROW(same_conv(even, x), ModelError);
+  EXPECT_THROW(same_conv(strided, x), ModelError);
+  EXPECT_THROW(same_conv(unpadded, x), ModelError);
+}
+
+TEST(SequenceOpsTest, LayerNormEqualsTheModuleAndKeepsAutocastsPrecision) {
+  torch::manual_seed(7);
+  torch::nn::LayerNorm norm(torch::nn::LayerNormOptions({16}));
+  torch::NoGradGuard no_grad;
+  norm->weight.uniform_(0.5, 1.5);
+  norm->bias.uniform_(-0.5, 0.5);
+  const torch::Tensor x = torch::randn({4, 10, 16}) * 3 + 1;
+  const torch::Tensor expected = norm->forward(x);
+  EXPECT_LT(max_diff(layer_norm(norm, x), expected), 1e-6);  // the CPU: the module itself
+  for (const torch::Device& device : test_devices()) {
+    if (!device.is_cuda()) continue;
+    torch::nn::LayerNorm on_device(norm->options);
+    on_device->weight.copy_(norm->weight);
+    on_device->bias.copy_(norm->bias);
+    on_device->to(device);
+    const compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+    const torch::Tensor xb = x.to(device).to(torch::kBFloat16);  // as an autocast op hands it on
+    const torch::Tensor y = layer_norm(on_device, xb);
+    EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(compat::cuda_autocast_enabled());  // restored after the call
+    // bf16 rounding of input, weights and output: a few 1e-2 on values of order 1.
+    EXPECT_LT(max_diff(y, expected), 5e-2);
+  }
+}
+
+}  // namespace
+}  // namespace spikecast::models::test
