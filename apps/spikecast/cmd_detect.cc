@@ -33,6 +33,7 @@ struct DetectFlags {
   std::string label_column;  // 0/1 column in FILE (e.g. is_spike)
   std::string corpus;        // directory of a NAB-style corpus
   std::string labels_json;
+  std::string scores_dir;    // --corpus: another detector's scores instead of ours
   bool quiet = false;
 };
 
@@ -80,6 +81,7 @@ Loaded load(const std::string& path, const std::optional<std::string>& time_colu
   config.validate();
   LoadOptions options;
   options.constant_columns = ConstantPolicy::kWarn;
+  options.time_order = TimeOrder::kFileOrder;  // a stream: every row gets its score, in file order
   Loaded out;
   out.table = load_csv(config, options);
   for (size_t c = 0; c < values.size(); ++c) out.value_channels.push_back(static_cast<int64_t>(c));
@@ -141,8 +143,7 @@ NabFile nab_file(const std::string& name, const Table& table, std::vector<float>
   f.label_rows = rows_of_timestamps(table.time, labels.labels, name);
   for (const auto& [b, e] : labels.windows) {
     const auto rows = rows_of_timestamps(table.time, {b}, name);
-    auto end_it = std::upper_bound(table.time.begin(), table.time.end(), e);
-    const int64_t end = static_cast<int64_t>(end_it - table.time.begin()) - 1;
+    const int64_t end = last_row_at_or_before(table.time, e);
     if (end >= rows[0]) f.windows.push_back({rows[0], end});
   }
   return f;
@@ -223,6 +224,34 @@ void run_file(const DetectFlags& f) {
   print_events(truth, result.scores, f.threshold);
 }
 
+// Another detector's anomaly_score column for corpus file `key` ("dir/name.csv"), from `dir/name.csv`
+// under `scores_dir` or, as NAB lays out results/<detector>/, `dir/<detector>_name.csv`; one score
+// per row of the data file, in its order.
+std::vector<float> scores_from(const std::string& scores_dir, const std::string& key, const Table& data) {
+  namespace fs = std::filesystem;
+  const fs::path root(scores_dir), k(key);
+  fs::path path = root / k;
+  if (!fs::exists(path)) {
+    fs::path dir = root.lexically_normal();
+    if (dir.filename().empty()) dir = dir.parent_path();  // "results/numenta/"
+    const std::string detector = dir.filename().string();
+    path = root / k.parent_path() / (detector + "_" + k.filename().string());
+  }
+  if (!fs::exists(path)) throw DataError(path.string(), 0, "", "no scores for '" + key + "' (tried dir/name.csv and dir/<detector>_name.csv)");
+  const Loaded s = load(path.string(), std::nullopt, {"anomaly_score"}, "");
+  if (s.table.rows() != data.rows())
+    throw DataError(path.string(), 0, "anomaly_score", std::to_string(s.table.rows()) + " rows, the data file has " +
+                                                          std::to_string(data.rows()));
+  std::vector<float> out(static_cast<size_t>(s.table.rows()));
+  for (int64_t r = 0; r < s.table.rows(); ++r) {
+    if (s.table.time[static_cast<size_t>(r)] != data.time[static_cast<size_t>(r)])
+      throw DataError(path.string(), r + 2, "timestamp", "differs from the data file's row " + std::to_string(r + 2));
+    const float v = s.table.at(r, 0);
+    out[static_cast<size_t>(r)] = std::isfinite(v) ? v : 0.0f;
+  }
+  return out;
+}
+
 void run_corpus(const DetectFlags& f) {
   namespace fs = std::filesystem;
   const DetectorOptions options = detector_options(f);
@@ -233,14 +262,15 @@ void run_corpus(const DetectFlags& f) {
     const fs::path path = fs::path(f.corpus) / key;
     if (!fs::exists(path)) throw DataError(path.string(), 0, "", "listed in " + f.labels_json + " but not found");
     const Loaded data = load(path.string(), f.time_column, f.columns, "");
-    const DetectionResult result = detect_anomalies(data.table, data.value_channels, options);
+    std::vector<float> scores = f.scores_dir.empty() ? detect_anomalies(data.table, data.value_channels, options).scores
+                                                     : scores_from(f.scores_dir, key, data.table);
     if (!f.output.empty()) {
       const fs::path out = fs::path(f.output) / key;
       fs::create_directories(out.parent_path());
-      write_scores(out.string(), data, result.scores, f.time_column ? *f.time_column : "timestamp");
+      write_scores(out.string(), data, scores, f.time_column ? *f.time_column : "timestamp");
     }
     rows += data.table.rows();
-    files.push_back(nab_file(key, data.table, result.scores, entry));
+    files.push_back(nab_file(key, data.table, std::move(scores), entry));
   }
   if (files.empty()) throw DataError(f.labels_json, 0, "", "no files listed");
   std::printf("corpus %s: %zu files, %lld rows\n", f.corpus.c_str(), files.size(), static_cast<long long>(rows));
@@ -268,11 +298,18 @@ Command detect_command() {
             labels->excludes(label_col);
             sub.add_option("--corpus", f->corpus, "score a corpus: directory holding the files named in --labels-json");
             sub.add_option("--labels-json", f->labels_json, "NAB labels JSON {\"dir/file.csv\": [timestamps]} for --corpus");
+            sub.add_option("--scores-dir", f->scores_dir,
+                           "with --corpus: score another detector's anomaly_score columns instead of running ours "
+                           "(DIR/dir/name.csv or NAB's DIR/dir/<detector>_name.csv)");
             sub.add_flag("-q,--quiet", f->quiet, "no summary line");
             sub.callback([f] {
               if (!f->corpus.empty()) {
                 if (f->labels_json.empty()) throw CLI::ValidationError("--corpus", "needs --labels-json");
                 if (!f->file.empty()) throw CLI::ValidationError("--corpus", "takes no FILE");
+              } else if (!f->scores_dir.empty()) {
+                throw CLI::ValidationError("--scores-dir", "needs --corpus");
+              }
+              if (!f->corpus.empty()) {
                 run_corpus(*f);
               } else {
                 if (f->file.empty()) throw CLI::ValidationError("file", "a CSV file (or --corpus DIR) is required");

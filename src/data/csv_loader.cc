@@ -248,10 +248,14 @@ Table load_from_reader(CsvReader& reader, const DataConfig& config, const LoadOp
 
   // Timestamps strictly increasing within each series; the most common step.
   std::unordered_map<int64_t, int64_t> step_count;
-  int64_t run_step = 0, run_len = 0;
+  int64_t run_step = 0, run_len = 0, repeated = 0, backwards = 0;
   for (const SeriesRange& s : table.series) {
     for (int64_t r = s.begin + 1; r < s.end; ++r) {
       const int64_t d = table.time[r] - table.time[r - 1];
+      if (d <= 0 && options.time_order == TimeOrder::kFileOrder) {
+        ++(d == 0 ? repeated : backwards);
+        continue;
+      }
       if (d <= 0) {
         const std::string prev_line = std::to_string(table.source_line[r - 1]);
         const std::string msg =
@@ -314,6 +318,9 @@ Table load_from_reader(CsvReader& reader, const DataConfig& config, const LoadOp
   if (irregular)
     rep.warnings.push_back(std::to_string(irregular) + " steps are not a multiple of the usual step " +
                            format_duration(step));
+  if (repeated || backwards)
+    rep.warnings.push_back(file + ": " + std::to_string(repeated) + " rows repeat the timestamp of the row before them and " +
+                           std::to_string(backwards) + " step back in time (kept as rows of their own, in file order)");
 
   // Constant channels: over the whole file, then within each series of panel data.
   const float* v = table.values.data();

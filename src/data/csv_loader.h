@@ -42,11 +42,22 @@ struct LoadReport {
 // What to do with a channel that holds one value only.
 enum class ConstantPolicy { kReject, kWarn };
 
+// Whether timestamps must increase within each series.
+enum class TimeOrder {
+  kStrict,     // a repeated or earlier timestamp is a data error naming both lines (forecasting: a
+               // window's steps must be distinct, ordered times)
+  kFileOrder,  // rows stay in file order whatever their timestamps, with a warning counting repeats
+               // and steps back (anomaly detection scores a stream row by row; real series repeat an
+               // hour at a clock change or step back after a clock reset, e.g. NAB's
+               // ec2_disk_write_bytes_1ef3de and machine_temperature_system_failure)
+};
+
 struct LoadOptions {
   // At least one series must have this many rows (pass L + H); 0 skips the check.
   int64_t min_series_rows = 0;
   // A channel constant over the whole file, or within one series of panel data.
   ConstantPolicy constant_columns = ConstantPolicy::kReject;
+  TimeOrder time_order = TimeOrder::kStrict;
 };
 
 // Reads config.path.

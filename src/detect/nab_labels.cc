@@ -75,9 +75,12 @@ const NabFileLabels* find_nab_labels(const std::map<std::string, NabFileLabels>&
 
 std::vector<int64_t> rows_of_timestamps(const std::vector<TimestampMs>& time, const std::vector<TimestampMs>& stamps,
                                         const std::string& name) {
+  const bool sorted = std::is_sorted(time.begin(), time.end());
   std::vector<int64_t> rows;
   for (TimestampMs t : stamps) {
-    const auto it = std::lower_bound(time.begin(), time.end(), t);
+    // The first row at or after t: by bisection in time order, else by a scan in file order.
+    const auto it = sorted ? std::lower_bound(time.begin(), time.end(), t)
+                           : std::find_if(time.begin(), time.end(), [t](TimestampMs v) { return v >= t; });
     if (it == time.end()) {
       throw DataError(name, 0, "", "label " + format_timestamp(t) + " is after the last row" +
                                        (time.empty() ? std::string() : " (" + format_timestamp(time.back()) + ")"));
@@ -85,6 +88,15 @@ std::vector<int64_t> rows_of_timestamps(const std::vector<TimestampMs>& time, co
     rows.push_back(static_cast<int64_t>(it - time.begin()));
   }
   return rows;
+}
+
+int64_t last_row_at_or_before(const std::vector<TimestampMs>& time, TimestampMs t) {
+  if (std::is_sorted(time.begin(), time.end()))
+    return static_cast<int64_t>(std::upper_bound(time.begin(), time.end(), t) - time.begin()) - 1;
+  int64_t last = -1;
+  for (size_t r = 0; r < time.size(); ++r)
+    if (time[r] <= t) last = static_cast<int64_t>(r);
+  return last;
 }
 
 std::vector<int64_t> anomaly_starts(const std::vector<uint8_t>& flags) {

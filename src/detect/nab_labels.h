@@ -28,10 +28,14 @@ std::map<std::string, NabFileLabels> read_nab_labels_json(const std::string& pat
 // nullptr when none matches.
 const NabFileLabels* find_nab_labels(const std::map<std::string, NabFileLabels>& labels, const std::string& file);
 
-// Row of each timestamp in the sorted `time` axis: the first row at or after it. Throws DataError
-// (naming `name`) for a timestamp after the last row.
+// Row of each timestamp on the `time` axis: the first row at or after it (in file order where the
+// axis is not sorted: a stream whose clock repeats or steps back). Throws DataError (naming `name`)
+// for a timestamp after every row.
 std::vector<int64_t> rows_of_timestamps(const std::vector<TimestampMs>& time, const std::vector<TimestampMs>& stamps,
                                         const std::string& name);
+
+// The last row whose timestamp is at or before t (the end of a label window), -1 if none.
+int64_t last_row_at_or_before(const std::vector<TimestampMs>& time, TimestampMs t);
 
 // The first row of every run of non-zero flags: NAB labels one timestamp per anomaly.
 std::vector<int64_t> anomaly_starts(const std::vector<uint8_t>& flags);

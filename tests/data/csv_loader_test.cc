@@ -119,6 +119,26 @@ TEST(CsvLoader, UnsortedAndDuplicateTimestamps) {
                     "duplicate timestamp '1970-01-01 00:00:01' (also on line 3) in series 'b'");
 }
 
+TEST(CsvLoader, FileOrderKeepsRepeatedAndEarlierTimestamps) {
+  LoadOptions file_order;
+  file_order.time_order = TimeOrder::kFileOrder;
+  LoadReport report;
+  // An hour repeated at a clock change, then a step back: every row stays, in file order; the step
+  // is learned from the forward steps only.
+  const Table t = load("t,y\n2014-03-09 01:00,1\n2014-03-09 02:00,2\n2014-03-09 02:00,3\n2014-03-09 03:00,4\n"
+                       "2014-03-09 02:30,5\n2014-03-09 04:00,6\n",
+                       config_for(), file_order, &report);
+  ASSERT_EQ(t.rows(), 6);
+  EXPECT_EQ(t.values, (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(t.step_ms, 3600 * 1000);
+  bool warned = false;
+  for (const std::string& w : report.warnings)
+    warned |= w.find("1 rows repeat the timestamp of the row before them and 1 step back in time") != std::string::npos;
+  EXPECT_TRUE(warned);
+  // The default still refuses both.
+  expect_data_error([] { load("t,y\n2,1\n1,2\n"); }, "in.csv", 3, "t", "timestamps out of order");
+}
+
 TEST(CsvLoader, ConstantColumns) {
   expect_data_error([] { load("t,y,a\n1,1,5\n2,2,5\n3,3,5\n"); }, "in.csv", 2, "a",
                     "constant over all 3 rows (every value is 5)");

@@ -39,6 +39,17 @@ TEST(NabLabels, TimestampsMapToTheFirstRowAtOrAfter) {
   const std::vector<TimestampMs> time = {0, 300000, 600000, 900000};
   EXPECT_EQ(rows_of_timestamps(time, {0, 300000, 450000}, "f"), (std::vector<int64_t>{0, 1, 2}));
   EXPECT_THROW(rows_of_timestamps(time, {900001}, "f"), DataError);
+  EXPECT_EQ(last_row_at_or_before(time, 450000), 1);
+  EXPECT_EQ(last_row_at_or_before(time, 900000), 3);
+  EXPECT_EQ(last_row_at_or_before(time, -1), -1);
+}
+
+TEST(NabLabels, AStreamWhoseClockRepeatsOrStepsBackMapsInFileOrder) {
+  // Rows in file order: an hour repeated, then the clock steps back by 30 minutes.
+  const std::vector<TimestampMs> time = {0, 3600000, 3600000, 7200000, 5400000, 10800000};
+  EXPECT_EQ(rows_of_timestamps(time, {3600000, 5400000, 9000000}, "f"), (std::vector<int64_t>{1, 3, 5}));
+  EXPECT_EQ(last_row_at_or_before(time, 7200000), 4);  // the stepped-back row comes later in the file
+  EXPECT_THROW(rows_of_timestamps(time, {10800001}, "f"), DataError);
 }
 
 TEST(NabLabels, AnomalyStartsAreTheFirstRowOfEachRun) {
