@@ -35,7 +35,8 @@ struct DetectorOptions {
   bool median_excess = true;    // tail scale from the tail's median excess (robust) or its mean
   int64_t min_history = 48;     // values a sub-detector needs before it may contribute
   double learn_cap_decades = 6.0;  // z values more surprising than this are learned with extreme_weight
-  double extreme_weight = 0.0;
+  double extreme_weight = 0.1;     // so a change that recurs (a square wave's edges) becomes normal
+                                   // after about 10 repeats (0 made 908 false-positive rows on NAB)
   bool learn_probation_in_full = false;  // during probation every z is learned with weight 1
   double scale_floor = 0.25;    // smallest robust sigma, as a share of the long-run mean |x_t - x_{t-1}|
 

@@ -204,5 +204,23 @@ TEST(AnomalyDetector, ScoresTwentyThousandRows) {
   EXPECT_EQ(s.size(), 20000u);
 }
 
+TEST(AnomalyDetector, ARecurringLargeChangeBecomesNormal) {
+  // A square wave (a daily on/off pattern of 5-minute rows, NAB's art_daily_perfect_square_wave
+  // kind): its edges are far more than learn_cap_decades surprising the first time, and must not be
+  // flagged on every repeat for the whole file.
+  std::vector<double> v(4032);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = (i / 144) % 2 == 0 ? 20.0 : 80.0;
+  const auto s = scores_of(v);
+  int64_t late = 0;
+  for (size_t i = 2016; i < v.size(); ++i) late += s[i] >= 0.55f;
+  EXPECT_EQ(late, 0) << "alarms in the second week";
+  DetectorOptions never;
+  never.extreme_weight = 0.0;  // extremes never learned: every edge stays an alarm
+  const auto s0 = scores_of(v, never);
+  int64_t late0 = 0;
+  for (size_t i = 2016; i < v.size(); ++i) late0 += s0[i] >= 0.55f;
+  EXPECT_GT(late0, 0);
+}
+
 }  // namespace
 }  // namespace spikecast
