@@ -69,9 +69,8 @@ CnnLstmImpl::CnnLstmImpl(const CnnLstmOptions& options)
 ForecastOutput CnnLstmImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   check_input(x);
   NormalizedWindow w = frame_->normalize(x);
-  std::vector<torch::Tensor> scales;
-  for (auto& conv : convs_) scales.push_back(same_conv(conv, w.x));  // [B, L, filters] each
-  torch::Tensor h = dropout_->forward(torch::relu(torch::cat(scales, 2)));  // [B, L, k*filters]
+  // The scales' convolutions as one product, concatenated in order: [B, L, k*filters].
+  torch::Tensor h = dropout_->forward(torch::relu(same_convs(convs_, w.x)));
   std::vector<StackedLayer> stack;
   for (auto& layer : layers_) stack.push_back({layer.get()});
   h = run_recurrent_stack(stack, dropout_, h);  // [B, L, hidden_top]

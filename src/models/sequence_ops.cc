@@ -1,5 +1,7 @@
 #include "models/sequence_ops.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "tensor/compat.h"
 
@@ -12,18 +14,46 @@ torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, c
   return torch::nn::functional::linear(x.reshape({-1, in}), weight, bias).view(shape);
 }
 
-torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x) {
+namespace {
+
+void check_same(const torch::nn::Conv1d& conv) {
   const auto& o = conv->options;
   const int64_t kernel = conv->weight.size(2);
   if (kernel % 2 == 0 || compat::conv1d_padding(o) != kernel / 2 || (*o.stride())[0] != 1 ||
       (*o.dilation())[0] != 1 || o.groups() != 1 || torch::enumtype::get_enum_name(o.padding_mode()) != "kZeros")
     throw ModelError("same_conv: needs an odd kernel, padding kernel / 2 with zeros, stride 1, no dilation or groups");
-  const int64_t batch = x.size(0), len = x.size(1), channels = x.size(2), out = conv->weight.size(0);
+}
+
+}  // namespace
+
+torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x) {
+  std::vector<torch::nn::Conv1d> one{conv};
+  return same_convs(one, x);
+}
+
+torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Tensor& x) {
+  if (convs.empty()) throw ModelError("same_convs: no convolution");
+  int64_t kernel = 0;
+  for (const auto& conv : convs) {
+    check_same(conv);
+    kernel = std::max(kernel, conv->weight.size(2));
+  }
+  const int64_t batch = x.size(0), len = x.size(1), channels = x.size(2);
+  // Weights [d_i, C, k_i] centred in kernel taps: [sum d_i, C, kernel]; biases concatenated.
+  std::vector<torch::Tensor> weights, biases;
+  bool bias = true;
+  for (const auto& conv : convs) {
+    const int64_t side = (kernel - conv->weight.size(2)) / 2;
+    weights.push_back(side == 0 ? conv->weight : torch::constant_pad_nd(conv->weight, {side, side}));
+    bias = bias && conv->bias.defined();
+    biases.push_back(conv->bias.defined() ? conv->bias : torch::zeros({conv->weight.size(0)}, conv->weight.options()));
+  }
+  const torch::Tensor weight = weights.size() == 1 ? weights[0] : torch::cat(weights, 0);
   // [B, L + k - 1, C] zero-padded in time, then each step's k taps per channel: [B, L, C, k], the
   // order of the weight's [d, C, k].
   const torch::Tensor taps = torch::constant_pad_nd(x, {0, 0, kernel / 2, kernel / 2}).unfold(1, kernel, 1);
-  return rows_linear(taps.reshape({batch, len, channels * kernel}), conv->weight.view({out, channels * kernel}),
-                     conv->bias);
+  return rows_linear(taps.reshape({batch, len, channels * kernel}), weight.reshape({weight.size(0), channels * kernel}),
+                     !bias && convs.size() == 1 ? torch::Tensor() : (biases.size() == 1 ? biases[0] : torch::cat(biases)));
 }
 
 torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x) {

@@ -19,6 +19,11 @@ torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, c
 // [d, C * k]; returns [B, L, d] contiguous. Equals conv->forward(x.transpose(1, 2)).transpose(1, 2).
 torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x);
 
+// Several such convolutions of one input (kernel sizes may differ), their outputs concatenated in
+// order: [B, L, d_1 + d_2 + ...], as one product of the widest kernel's taps with the weights placed
+// at their centre taps (zeros around the narrower ones). Equals torch::cat of each same_conv on dim 2.
+torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Tensor& x);
+
 // The module's LayerNorm over x. Under CUDA autocast, where LibTorch computes layer norm in float32
 // and returns float32, a reduced-precision x (bf16 / fp16) is normalised in its own type (float32
 // accumulation inside the kernel) with the weights cast to it: half the bytes written and read by

@@ -50,6 +50,31 @@ TEST(SequenceOpsTest, SameConvEqualsTheModulesForward) {
   }
 }
 
+TEST(SequenceOpsTest, SameConvsEqualTheModulesConcatenated) {
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    torch::manual_seed(8);
+    std::vector<torch::nn::Conv1d> convs;
+    for (int64_t kernel : {3, 7, 1, 5}) {  // widths in any order, one without bias
+      convs.emplace_back(torch::nn::Conv1dOptions(4, 3 + kernel, kernel).padding(kernel / 2).bias(kernel != 1));
+      convs.back()->to(device);
+    }
+    const torch::Tensor x = torch::randn({2, 11, 4}).to(device);
+    std::vector<torch::Tensor> parts;
+    for (auto& conv : convs) parts.push_back(conv->forward(x.transpose(1, 2)).transpose(1, 2));
+    const torch::Tensor ours = same_convs(convs, x);
+    const torch::Tensor by_modules = torch::cat(parts, 2);
+    ASSERT_EQ(ours.sizes(), by_modules.sizes());
+    EXPECT_LT(max_diff(ours, by_modules), 1e-5);
+    // Gradients reach each module's own weights, zero padding included nowhere else.
+    ours.sum().backward();
+    for (auto& conv : convs) {
+      ASSERT_TRUE(conv->weight.grad().defined());
+      EXPECT_EQ(conv->weight.grad().sizes(), conv->weight.sizes());
+    }
+  }
+}
+
 TEST(SequenceOpsTest, SameConvRefusesOtherConvolutions) {
   torch::nn::Conv1d even(torch::nn::Conv1dOptions(2, 3, 4).padding(2));
   torch::nn::Conv1d strided(torch::nn::Conv1dOptions(2, 3, 3).padding(1).stride(2));
