@@ -39,21 +39,23 @@ torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Ten
     kernel = std::max(kernel, conv->weight.size(2));
   }
   const int64_t batch = x.size(0), len = x.size(1), channels = x.size(2);
-  // Weights [d_i, C, k_i] centred in kernel taps: [sum d_i, C, kernel]; biases concatenated.
+  // Weights [d_i, C, k_i] centred in kernel taps: [sum d_i, C, kernel]; biases concatenated (zeros
+  // for a convolution without one, none if no convolution has one).
   std::vector<torch::Tensor> weights, biases;
-  bool bias = true;
+  bool any_bias = false;
   for (const auto& conv : convs) {
     const int64_t side = (kernel - conv->weight.size(2)) / 2;
     weights.push_back(side == 0 ? conv->weight : torch::constant_pad_nd(conv->weight, {side, side}));
-    bias = bias && conv->bias.defined();
+    any_bias = any_bias || conv->bias.defined();
     biases.push_back(conv->bias.defined() ? conv->bias : torch::zeros({conv->weight.size(0)}, conv->weight.options()));
   }
   const torch::Tensor weight = weights.size() == 1 ? weights[0] : torch::cat(weights, 0);
+  const torch::Tensor bias = !any_bias ? torch::Tensor() : biases.size() == 1 ? biases[0] : torch::cat(biases);
   // [B, L + k - 1, C] zero-padded in time, then each step's k taps per channel: [B, L, C, k], the
   // order of the weight's [d, C, k].
   const torch::Tensor taps = torch::constant_pad_nd(x, {0, 0, kernel / 2, kernel / 2}).unfold(1, kernel, 1);
   return rows_linear(taps.reshape({batch, len, channels * kernel}), weight.reshape({weight.size(0), channels * kernel}),
-                     !bias && convs.size() == 1 ? torch::Tensor() : (biases.size() == 1 ? biases[0] : torch::cat(biases)));
+                     bias);
 }
 
 torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x) {

@@ -38,7 +38,7 @@ TEST(SequenceOpsTest, SameConvEqualsTheModulesForward) {
     SCOPED_TRACE(device.str());
     for (int64_t kernel : {1, 3, 5, 7}) {
       torch::manual_seed(5);
-      torch::nn::Conv1d conv(torch::nn::Conv1dOptions(4, 6, kernel).padding(kernel / 2));
+      torch::nn::Conv1d conv(torch::nn::Conv1dOptions(4, 6, kernel).padding(kernel / 2).bias(kernel != 5));
       conv->to(device);
       const torch::Tensor x = torch::randn({3, 9, 4}).to(device);  // [B, L, C]
       const torch::Tensor by_module = conv->forward(x.transpose(1, 2)).transpose(1, 2);
