@@ -246,17 +246,18 @@ Table load_from_reader(CsvReader& reader, const DataConfig& config, const LoadOp
   }
   table.filled.assign(rows, 0);
 
-  // Timestamps strictly increasing within each series; the most common step.
+  // Timestamps strictly increasing within each series (or, in file order, repeats and steps back
+  // counted and left out of the step); the most common step.
   std::unordered_map<int64_t, int64_t> step_count;
   int64_t run_step = 0, run_len = 0, repeated = 0, backwards = 0;
   for (const SeriesRange& s : table.series) {
     for (int64_t r = s.begin + 1; r < s.end; ++r) {
       const int64_t d = table.time[r] - table.time[r - 1];
-      if (d <= 0 && options.time_order == TimeOrder::kFileOrder) {
-        ++(d == 0 ? repeated : backwards);
-        continue;
-      }
       if (d <= 0) {
+        if (options.time_order == TimeOrder::kFileOrder) {
+          ++(d == 0 ? repeated : backwards);
+          continue;
+        }
         const std::string prev_line = std::to_string(table.source_line[r - 1]);
         const std::string msg =
             d == 0 ? "duplicate timestamp '" + format_timestamp(table.time[r]) + "' (also on line " +
