@@ -29,6 +29,8 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                       {"tail_fraction", &o.tail_fraction},
                                       {"learn_cap_decades", &o.learn_cap_decades},
                                       {"extreme_weight", &o.extreme_weight},
+                                      {"recurrence_tolerance", &o.recurrence_tolerance},
+                                      {"recurrence_margin", &o.recurrence_margin},
                                       {"scale_floor", &o.scale_floor},
                                       {"volatility_floor", &o.volatility_floor},
                                       {"alarm_decades", &o.alarm_decades},
@@ -46,10 +48,13 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                        {"max_period", &o.max_period},
                                        {"residual_window", &o.residual_window},
                                        {"min_history", &o.min_history},
-                                       {"suppress_rows", &o.suppress_rows}};
+                                       {"suppress_rows", &o.suppress_rows},
+                                       {"recurrence_length", &o.recurrence_length},
+                                       {"recurrence_history", &o.recurrence_history}};
   std::map<std::string, bool*> b = {{"use_level", &o.use_level},       {"use_change", &o.use_change},
                                     {"use_shift", &o.use_shift},       {"use_volatility", &o.use_volatility},
                                     {"use_seasonal", &o.use_seasonal},
+                                    {"use_recurrence", &o.use_recurrence},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
                                     {"median_excess", &o.median_excess}};
   if (d.count(k)) *d[k] = v;

@@ -52,7 +52,9 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
       rows_ring_(static_cast<size_t>(3 * options.max_period + 1)),
       calibrators_{TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
-                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))} {}
+                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))},
+      recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
+      recurrence_calibrator_(calibrator_options(options)) {}
 
 double ColumnDetector::scale_floor() const {
   // A share of the long-run mean absolute step, else a tiny share of the typical magnitude: the
@@ -107,6 +109,8 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
   }
 
   double surprise = 0.0;
+  // Every row (NaN included, so no subsequence spans a gap) goes through the recurrence search.
+  const double recurrence = options_.use_recurrence ? recurrence_.update(x) : kNaN;
   if (std::isfinite(x)) {
     const double floor = scale_floor();
     const size_t nv = values_.size();
@@ -203,6 +207,19 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       best = std::max(best, s);
     }
     if (active > 0) surprise = std::max(0.0, best - std::log10(static_cast<double>(active)));
+
+    // Recurrence gate: the surprise of a row is capped by how new its latest stretch is. The
+    // distance is taken in units of the scale floor (the series' usual step) and calibrated like
+    // a sub-detector's z.
+    if (std::isfinite(recurrence)) {
+      const double zr = recurrence / floor;
+      double s_rec = 0.0;
+      if (recurrence_calibrator_.count() >= options_.min_history) {
+        s_rec = -std::log10(recurrence_calibrator_.p_value(zr));
+        surprise = std::min(surprise, s_rec + options_.recurrence_margin);
+      }
+      recurrence_calibrator_.add(zr, s_rec < options_.learn_cap_decades ? 1.0 : options_.extreme_weight);
+    }
 
     if (nv > 0) {
       diffs_.push(d);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detect/detector_options.h"
+#include "detect/recurrence.h"
 #include "detect/robust_window.h"
 #include "detect/tail_calibrator.h"
 
@@ -22,8 +23,8 @@ class ColumnDetector {
   // probation: rows learned in full (the end of probation), also where the period is first searched.
   ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t probation);
 
-  // Surprise of x (decades >= 0) given the rows before it; then learns x. A NaN row returns 0 and
-  // is not learned. `per_detector`, when given, receives each sub-detector's surprise.
+  // Surprise of x (decades >= 0) given the rows before it, capped by the recurrence gate; then
+  // learns x. A NaN row returns 0 and is not learned. `per_detector`, when given, receives each sub-detector's surprise.
   double update(double x, std::array<double, kNumSubDetectors>* per_detector = nullptr);
 
   int64_t period() const { return period_; }
@@ -45,6 +46,8 @@ class ColumnDetector {
   RingBuffer rows_ring_;   // every row (NaN included), for lags of the period
   std::vector<double> search_history_;  // rows up to the last period search
   std::array<TailCalibrator, kNumSubDetectors> calibrators_;
+  RecurrenceSearch recurrence_;
+  TailCalibrator recurrence_calibrator_;
   double abs_diff_sum_ = 0.0, abs_level_sum_ = 0.0;
   int64_t diff_count_ = 0, level_count_ = 0;
   std::vector<double> scratch_;

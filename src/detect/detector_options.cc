@@ -33,6 +33,13 @@ void DetectorOptions::validate() const {
   check(season_ratio > 0.0 && season_ratio <= 1.0, "season_ratio", "in (0, 1]", season_ratio);
   check(residual_window >= 4 && residual_window <= 100000, "residual_window", "in [4, 100000]",
         static_cast<double>(residual_window));
+  check(recurrence_length >= 2 && recurrence_length <= 256, "recurrence_length", "in [2, 256]",
+        static_cast<double>(recurrence_length));
+  check(recurrence_history >= 1 && recurrence_history <= 100000, "recurrence_history", "in [1, 100000]",
+        static_cast<double>(recurrence_history));
+  check(recurrence_tolerance >= 0.0 && recurrence_tolerance < 1.0, "recurrence_tolerance", "in [0, 1)",
+        recurrence_tolerance);
+  check(recurrence_margin >= 0.0, "recurrence_margin", ">= 0", recurrence_margin);
   check(tail_fraction > 0.0 && tail_fraction < 0.5, "tail_fraction", "in (0, 0.5)", tail_fraction);
   check(min_history >= 8, "min_history", ">= 8", static_cast<double>(min_history));
   check(learn_cap_decades > 0.0, "learn_cap_decades", "> 0", learn_cap_decades);

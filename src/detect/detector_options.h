@@ -6,6 +6,11 @@
 
 namespace spikecast {
 
+// The score at or above which `spikecast detect` calls a row a detection unless told otherwise:
+// near the best NAB threshold on the synthetic corpora (0.40-0.42) and on the development half of the
+// real NAB corpus (0.40); docs/detection.md.
+inline constexpr double kDefaultDetectionThreshold = 0.40;
+
 struct DetectorOptions {
   // Probationary period: rows [0, min(fraction * rows, probation_max_rows)) are learned from and
   // scored 0 (NAB's rule: min(0.15 n, 0.15 * 5000)).
@@ -29,6 +34,18 @@ struct DetectorOptions {
   int64_t max_period = 2016;    // longest period searched (a week of 5-minute rows)
   double season_ratio = 0.7;    // period P accepted when mean|x_t - x_{t-P}| < ratio * mean|x_t - x_{t-P/2}|
   int64_t residual_window = 256;
+
+  // Recurrence gate (detect/recurrence.h): a row is only as surprising as its newest
+  // recurrence_length rows are new. The distance to the nearest of the last recurrence_history
+  // earlier subsequences, less recurrence_tolerance times the subsequence's own deviation, is
+  // calibrated like a sub-detector into S_rec, and the column's surprise is capped at
+  // S_rec + recurrence_margin: a shape seen before (a daily spike, a regular burst) stops alarming
+  // however large it is, while a new shape or level keeps the sub-detectors' surprise.
+  bool use_recurrence = true;
+  int64_t recurrence_length = 6;
+  int64_t recurrence_history = 4032;  // two weeks of 5-minute rows
+  double recurrence_tolerance = 0.1;
+  double recurrence_margin = 1.0;
 
   // Calibration of each sub-detector's z into a tail probability (detect/tail_calibrator.h).
   double tail_fraction = 0.05;
