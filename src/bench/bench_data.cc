@@ -40,9 +40,9 @@ BenchData make_bench_data(int64_t rows, int64_t input_length, int64_t horizon, u
 }
 
 int64_t resident_dataset_bytes(int64_t rows, int64_t channels, int64_t train_windows) {
-  // The series, the spike labels' prefix sums (data with gaps adds another for filled rows) and one
-  // epoch's window order (int32).
-  return rows * channels * 4 + (rows + 1) * 4 + train_windows * 4;
+  // The series, the spike labels (one bit a row; data with gaps adds float32 prefix sums of the
+  // filled rows) and one epoch's window order (int32).
+  return rows * channels * 4 + (rows + 7) / 8 + train_windows * 4;
 }
 
 }  // namespace spikecast::bench

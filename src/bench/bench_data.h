@@ -32,9 +32,9 @@ struct BenchData {
 BenchData make_bench_data(int64_t rows, int64_t input_length, int64_t horizon, uint64_t seed, torch::Device device);
 
 // Bytes the trainer keeps resident on the device for `rows` rows of `channels` channels and
-// `train_windows` training windows: the scaled matrix (float32), the prefix sums of spike labels
-// (float32, rows + 1; data with gaps adds as much again for filled rows, data without labels drops it)
-// and one epoch's order of start rows (int32). train/device_data.h + member_trainer.cc.
+// `train_windows` training windows: the scaled matrix (float32), the spike labels (one bit a row;
+// data with gaps adds float32 prefix sums of the filled rows, rows + 1; data without labels drops the
+// bits) and one epoch's order of start rows (int32). train/device_data.h + member_trainer.cc.
 int64_t resident_dataset_bytes(int64_t rows, int64_t channels, int64_t train_windows);
 
 }  // namespace spikecast::bench

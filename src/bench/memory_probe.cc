@@ -43,6 +43,7 @@ nlohmann::json MemoryReading::to_json() const {
   j["peak_mib"] = peak_bytes / 1048576.0;
   j["phase_mib"] = phase_bytes() / 1048576.0;
   if (peak_is_lifetime) j["peak_is_lifetime"] = true;
+  if (reserved_peak_bytes >= 0) j["reserved_peak_mib"] = reserved_peak_bytes / 1048576.0;
   return j;
 }
 
@@ -71,7 +72,9 @@ MemoryReading MemoryProbe::read() const {
     }
     r.kind = "cuda_allocated";
     r.baseline_bytes = baseline_;
-    r.peak_bytes = compat::cuda_allocated(device_.has_index() ? device_.index() : 0).peak;
+    const compat::CudaAllocated a = compat::cuda_allocated(device_.has_index() ? device_.index() : 0);
+    r.peak_bytes = a.peak;
+    r.reserved_peak_bytes = a.reserved_peak;
     return r;
   }
   r.kind = "cpu_peak_rss";

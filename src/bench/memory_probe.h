@@ -15,6 +15,7 @@ struct MemoryReading {
   std::string kind;            // "cuda_allocated" | "cpu_peak_rss" | "unavailable"
   int64_t baseline_bytes = 0;  // held when the phase began (e.g. the resident dataset)
   int64_t peak_bytes = 0;      // the phase's peak, baseline included
+  int64_t reserved_peak_bytes = -1;  // CUDA: the allocator's peak of reserved bytes (live + cached)
   bool peak_is_lifetime = false;  // CPU only: the peak could not be reset (whole-process peak)
 
   int64_t phase_bytes() const { return peak_bytes - baseline_bytes; }  // what the phase added

@@ -70,7 +70,7 @@ ForecastOutput CnnLstmImpl::forward(const torch::Tensor& x, const torch::Tensor&
   check_input(x);
   NormalizedWindow w = frame_->normalize(x);
   // The scales' convolutions as one product, concatenated in order: [B, L, k*filters].
-  torch::Tensor h = dropout_->forward(torch::relu(same_convs(convs_, w.x)));
+  torch::Tensor h = relu_dropout(same_convs(convs_, w.x), dropout_->options.p(), dropout_->is_training());
   std::vector<StackedLayer> stack;
   for (auto& layer : layers_) stack.push_back({layer.get()});
   h = run_recurrent_stack(stack, dropout_, h);  // [B, L, hidden_top]

@@ -68,4 +68,31 @@ torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x) {
   return torch::layer_norm(x, o.normalized_shape(), weight, bias, o.eps());
 }
 
+namespace {
+
+struct ReluDropout : public torch::autograd::Function<ReluDropout> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, double p) {
+    // Autograd records nothing in here: the ReLU's output and the mask are freed on return.
+    torch::Tensor out = torch::dropout(torch::relu(x), p, /*train=*/true);
+    ctx->save_for_backward({out});
+    ctx->saved_data["scale"] = 1.0 / (1.0 - p);
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const torch::Tensor out = ctx->get_saved_variables()[0];
+    const double scale = ctx->saved_data["scale"].toDouble();
+    // threshold_backward(g, out, 0): g where out > 0, else 0 (the ReLU's own backward, on the output).
+    return {torch::threshold_backward(grad[0], out, 0) * scale, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor relu_dropout(const torch::Tensor& x, double p, bool training) {
+  if (!training || p <= 0) return torch::relu(x);
+  return ReluDropout::apply(x, p);
+}
+
 }  // namespace spikecast::models

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #ifndef TORCH_VERSION_MAJOR
 #include <torch/version.h>
@@ -140,6 +141,7 @@ constexpr bool kCudaAllocatorStats = SPIKECAST_CUDA_ALLOCATOR_STATS != 0;
 struct CudaAllocated {
   int64_t current = -1;
   int64_t peak = -1;
+  int64_t reserved_peak = -1;  // bytes the allocator held from the driver at its peak (live + cached)
 };
 
 inline CudaAllocated cuda_allocated(int index) {
@@ -151,6 +153,7 @@ inline CudaAllocated cuda_allocated(int index) {
   const auto& bytes = stats.allocated_bytes[0];
   out.current = bytes.current;
   out.peak = bytes.peak;
+  out.reserved_peak = stats.reserved_bytes[0].peak;
 #else
   (void)index;
 #endif
@@ -164,6 +167,28 @@ inline void cuda_reset_peak(int index) {
 #else
   (void)index;
 #endif
+}
+
+// The sizes (bytes, rounded as the allocator rounds them) of the blocks live tensors hold on CUDA
+// device `index` now, from the allocator's snapshot: a vector of segments in 1.13, a SnapshotInfo
+// with one in 2.x. Empty without allocator statistics.
+inline std::vector<int64_t> cuda_live_block_sizes(int index) {
+  std::vector<int64_t> out;
+#if SPIKECAST_CUDA_ALLOCATOR_STATS
+#if TORCH_VERSION_MAJOR >= 2
+  const auto segments = c10::cuda::CUDACachingAllocator::snapshot().segments;
+#else
+  const auto segments = c10::cuda::CUDACachingAllocator::snapshot();
+#endif
+  for (const auto& segment : segments) {
+    if (static_cast<int>(segment.device) != index) continue;
+    for (const auto& block : segment.blocks)
+      if (block.allocated) out.push_back(static_cast<int64_t>(block.size));
+  }
+#else
+  (void)index;
+#endif
+  return out;
 }
 
 // Hands a CUDA graph's private memory pool back to the caching allocator (the pool of a capture that

@@ -75,6 +75,10 @@ void DeviceAdamW::reload_step() {
   step_.fill_(static_cast<double>(st.step()));
 }
 
+void release_gradients(const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params) p.mutable_grad() = torch::Tensor();
+}
+
 bool CapturedStep::usable(const TrainConfig& config, const Context& ctx) {
 #ifdef SPIKECAST_WITH_CUDA
   return config.cuda_graphs && ctx.is_cuda() && config.accumulation == 1 && ctx.precision != Precision::kFloat16 &&
@@ -105,8 +109,9 @@ CapturedStep::CapturedStep(models::ForecasterImpl& model, const std::vector<torc
 CapturedStep::~CapturedStep() = default;
 
 void CapturedStep::body() {
-  for (const auto& p : params_)
-    if (p.grad().defined()) p.grad().zero_();  // in place: the graph keeps the gradients' addresses
+  // The gradients are the graph's own: none exist on entry, backward allocates them from the graph's
+  // pool, and they are released at the end, so between replays (and during the forward of the next
+  // one) no gradient is held, as in an eager step that sets them to none before its forward.
   const WindowBatch wb = data_.gather(starts_);
   torch::Tensor loss;
   {
@@ -114,9 +119,12 @@ void CapturedStep::body() {
     loss = batch_loss(model_.forward(wb.x, wb.filled_fraction), wb, config_, spike_pos_weight_);
   }
   loss.backward();
+  for (const auto& p : params_)  // a parameter the loss did not reach steps with a zero gradient
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
   if (config_.clip_norm > 0) clip_gradients(params_, config_.clip_norm);
   adamw_.step();
   loss_ = loss.detach();
+  release_gradients(params_);
 }
 
 torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
@@ -126,6 +134,7 @@ torch::Tensor CapturedStep::run(const torch::Tensor& starts, double lr) {
     for (const auto& p : params_)
       if (!p.grad().defined()) throw ModelError("captured training step: take an eager step first (no gradients yet)");
     starts_ = starts.clone();
+    release_gradients(params_);  // the last eager step's: the graph allocates its own
     auto graph = std::make_unique<Graph>();
     // Autocast's cast cache would hold tensors across replays; inside a graph the casts are kernels.
     const bool cache = at::autocast::is_autocast_cache_enabled();

@@ -43,10 +43,14 @@ class DeviceAdamW {
   double beta1_, beta2_, eps_, weight_decay_;
 };
 
+// Sets every parameter's gradient to none (undefined), freeing it.
+void release_gradients(const std::vector<torch::Tensor>& params);
+
 // One captured optimizer step of a fixed number of windows: the first run() captures (its batch
 // size is the graph's), every later run() replays. Construct after a few eager steps (cuDNN and
-// cuBLAS initialise lazily; the optimizer's state and the gradients must exist); from then on
-// gradients are zeroed in place, never reset to undefined, since the graph holds their addresses.
+// cuBLAS initialise lazily; the optimizer's state must exist). The gradients inside the graph live
+// in its own memory pool and are released at the end of the step: after run() every parameter's
+// gradient is undefined (an eager step in between allocates its own).
 // Throws ModelError when capture is impossible (a CPU device, a build without CUDA, an operation
 // that cannot be captured); the trainer then goes on eagerly.
 class CapturedStep {

@@ -11,7 +11,7 @@
 
 namespace spikecast::train {
 
-// Named copies of every parameter and buffer.
+// Named copies of every parameter and buffer, on the host whatever the module's device.
 using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
 StateDict snapshot(const torch::nn::Module& module);

@@ -38,10 +38,12 @@ class DeviceData {
   torch::Device device() const { return values_.device(); }
   // Fraction of rows labelled as spikes (for the BCE positive weight); 0 without labels.
   double spike_rate() const { return spike_rate_; }
+  // Bytes this object keeps on the device (the series, the spike bits, the filled rows' prefix sums).
+  int64_t resident_bytes() const;
 
  private:
   torch::Tensor values_;       // [rows, C] float32
-  torch::Tensor spike_cum_;    // [rows + 1] float32 prefix sums of spike labels; undefined: none
+  torch::Tensor spike_bits_;   // [ceil(rows / 8)] uint8, row r's label in bit r % 8 of byte r / 8; undefined: none
   torch::Tensor filled_cum_;   // [rows + 1] float32 prefix sums of filled flags; undefined: none
   torch::Tensor input_steps_;  // [L] 0..L-1
   torch::Tensor target_steps_; // [H] L..L+H-1

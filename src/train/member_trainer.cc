@@ -251,11 +251,7 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
       if (graphed) {
         ++micro_batches;
       } else {
-        if (captured) {
-          for (const auto& p : params) p.grad().zero_();  // the graph holds the gradients' addresses
-        } else {
-          optimizer.zero_grad();
-        }
+        optimizer.zero_grad();
         for (int64_t m0 = 0; m0 < n_batch; m0 += micro) {
           const int64_t m1 = std::min(n_batch, m0 + micro);
           const WindowBatch wb = data.gather(starts.slice(0, m0, m1));
@@ -274,7 +270,10 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
         if (config.clip_norm > 0) clip_gradients(params, config.clip_norm);
         set_lr(optimizer, lr);
         if (finite) optimizer.step();
-        if (captured) captured->after_eager_step();
+        if (captured) {
+          captured->after_eager_step();
+          release_gradients(params);  // the graph's steps hold no gradient between them
+        }
         scaler.update(finite);
         ++eager_steps;
       }

@@ -110,5 +110,36 @@ TEST(SequenceOpsTest, LayerNormEqualsTheModuleAndKeepsAutocastsPrecision) {
   }
 }
 
+// relu_dropout keeps only its output for backward; what it computes and the gradient it gives must be
+// the module pair's: the same mask from the same generator state, the same gradient (to rounding of
+// the 1 / (1 - p) factor), on every device; relu alone in evaluation or at p = 0.
+TEST(SequenceOpsTest, ReluDropoutEqualsTheModulePair) {
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    const torch::Tensor x0 = torch::randn({4, 30, 24}).to(device);
+    const torch::Tensor g = torch::randn({4, 30, 24}).to(device);
+    torch::Tensor x1 = x0.clone().requires_grad_(), x2 = x0.clone().requires_grad_();
+    torch::manual_seed(11);
+    if (device.is_cuda()) torch::cuda::manual_seed_all(11);
+    const torch::Tensor ours = relu_dropout(x1, 0.3, true);
+    torch::manual_seed(11);
+    if (device.is_cuda()) torch::cuda::manual_seed_all(11);
+    const torch::Tensor pair = torch::dropout(torch::relu(x2), 0.3, true);
+    EXPECT_EQ(max_diff(ours, pair), 0.0);
+    const double dropped = (ours == 0).to(torch::kFloat).mean().item<double>();
+    EXPECT_GT(dropped, 0.5);  // about half the inputs are negative, 30% of the rest dropped
+    (ours * g).sum().backward();
+    (pair * g).sum().backward();
+    EXPECT_LT(max_diff(x1.grad(), x2.grad()), 1e-6);
+    EXPECT_GT(x1.grad().abs().sum().item<double>(), 0.0);
+    // Only the output is kept for backward: the result is what the module pair computes from it.
+    torch::Tensor x3 = x0.clone().requires_grad_();
+    EXPECT_EQ(max_diff(relu_dropout(x3, 0.3, false), torch::relu(x0)), 0.0);
+    EXPECT_EQ(max_diff(relu_dropout(x3, 0.0, true), torch::relu(x0)), 0.0);
+    relu_dropout(x3, 0.0, true).sum().backward();
+    EXPECT_EQ(max_diff(x3.grad(), (x0 > 0).to(torch::kFloat)), 0.0);
+  }
+}
+
 }  // namespace
 }  // namespace spikecast::models::test

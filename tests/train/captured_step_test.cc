@@ -122,5 +122,36 @@ TEST(CapturedStep, CapturedTrainingMatchesEagerTrainingOnCuda) {
   EXPECT_NEAR(val[1], val[0], 1e-3 * val[0] + 1e-6);
 }
 
+// The captured step's gradients are the graph's own: none is held between steps (as an eager step
+// that sets them to none), and the replays still update the parameters.
+TEST(CapturedStep, HoldsNoGradientBetweenSteps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: capture is checked on the GPU machine";
+  Config config = testing::small_config();
+  const Dataset data = testing::small_dataset(config);
+  const Context ctx{torch::Device(torch::kCUDA, 0), Precision::kFloat32};
+  const DeviceData dd = testing::device_data(data, config, ctx.device);
+  torch::manual_seed(5);
+  models::Forecaster model = models::make_forecaster(
+      "lstm", models::ModelSpec{config.window.input_length, config.window.horizon, 13,
+                                {{"hidden", {16, 8}}, {"head", {8}}}});
+  model->to(ctx.device);
+  model->train();
+  std::vector<torch::Tensor> params = model->parameters();
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-3));
+  const std::vector<int64_t> windows(data.windows.train.begin(), data.windows.train.begin() + 16);
+  const torch::Tensor starts = dd.index(windows);
+  const WindowBatch wb = dd.gather(starts);
+  batch_loss(model->forward(wb.x, wb.filled_fraction), wb, config.train, 1.0).backward();
+  opt.step();
+  CapturedStep step(*model, params, opt, dd, config.train, ctx, 1.0);
+  const torch::Tensor before = params[0].detach().clone();
+  for (int i = 0; i < 3; ++i) {
+    const torch::Tensor loss = step.run(starts, 1e-3);
+    EXPECT_TRUE(std::isfinite(loss.item<double>()));
+    for (const auto& p : params) EXPECT_FALSE(p.grad().defined());
+  }
+  EXPECT_GT((params[0] - before).abs().max().item<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace spikecast::train

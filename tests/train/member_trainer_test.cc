@@ -186,5 +186,62 @@ TEST(DeviceDataTest, CountsFilledRowsAndSpikesPerWindow) {
   EXPECT_FLOAT_EQ(m.spike[2].item<float>(), 0.0f);
 }
 
+// The spike labels are kept as one bit a row: every window's flag (any label among its H target rows)
+// must be the one the labels give, across byte boundaries, and the device must hold the bits, not a
+// float per row.
+TEST(DeviceDataTest, SpikeBitsFlagEveryWindowLikeTheLabels) {
+  Table t;
+  t.channels = {"y", "a", "b"};
+  const int64_t rows = 203, L = 5, H = 3;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int c = 0; c < 3; ++c) t.values.push_back(static_cast<float>(r * 3 + c));
+    t.time.push_back(r * 1000);
+  }
+  t.source_line.assign(rows, 0);
+  t.filled.assign(rows, 0);
+  std::vector<uint8_t> spikes(rows, 0);
+  uint64_t z = 12345;
+  for (auto& s : spikes) {
+    z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+    s = (z >> 60) == 0 ? 1 : 0;  // about 1 row in 16
+  }
+  spikes[7] = spikes[8] = 1;  // a byte boundary
+  const std::vector<double> mean{0, 0, 0}, stddev{1, 1, 1};
+  const DeviceData dd(t, mean, stddev, spikes, L, H, torch::kCPU);
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + L + H <= rows; ++s) starts.push_back(s);
+  const WindowBatch b = dd.gather(dd.index(starts));
+  int64_t flagged = 0;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int expect = 0;
+    for (int64_t h = 0; h < H; ++h) expect |= spikes[static_cast<size_t>(starts[i] + L + h)];
+    flagged += expect;
+    ASSERT_EQ(b.spike[static_cast<int64_t>(i)].item<float>(), static_cast<float>(expect)) << "window " << starts[i];
+  }
+  EXPECT_GT(flagged, 10);
+  EXPECT_LT(flagged, static_cast<int64_t>(starts.size()));
+  // The series, the bits ((rows + 7) / 8 bytes) and the two int64 step ranges; no filled rows here.
+  EXPECT_EQ(dd.resident_bytes(), rows * 3 * 4 + (rows + 7) / 8 + (L + H) * 8);
+  const DeviceData none(t, mean, stddev, {}, L, H, torch::kCPU);
+  EXPECT_EQ(none.resident_bytes(), rows * 3 * 4 + (L + H) * 8);
+}
+
+// The best-weights snapshot lives on the host and is a copy, not a view of the parameters.
+TEST(CheckpointTest, SnapshotIsAHostCopy) {
+  torch::manual_seed(3);
+  torch::nn::Linear a(4, 3), b(4, 3);
+  const StateDict s = snapshot(*a);
+  for (const auto& [name, value] : s) EXPECT_TRUE(value.device().is_cpu()) << name;
+  const torch::Tensor w = a->weight.detach().clone();
+  {
+    torch::NoGradGuard no_grad;
+    a->weight.add_(1.0);
+  }
+  restore(*b, s);
+  EXPECT_TRUE(torch::equal(b->weight, w));
+  restore(*a, s);
+  EXPECT_TRUE(torch::equal(a->weight, w));
+}
+
 }  // namespace
 }  // namespace spikecast::train
