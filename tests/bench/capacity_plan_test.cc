@@ -43,8 +43,8 @@ TEST(CapacityPlan, ProjectsTimeLinearlyAndCountsTheDataset) {
   EXPECT_DOUBLE_EQ(a1.epoch_s, 10.0);  // 1000 windows at 100/s
   // 3 epochs x (500 training windows at 100/s + 100 validation windows at 1000/s)
   EXPECT_DOUBLE_EQ(a1.retrain_s, 3 * (5.0 + 0.1));
-  // rows = 1000 + L + H - 1 = 1004: values 1004*2*4, spike-label prefix sums 1005*4, order 500*4
-  EXPECT_EQ(a1.train_memory_bytes, 5000 + 1004 * 2 * 4 + 1005 * 4 + 500 * 4);
+  // rows = 1000 + L + H - 1 = 1004: values 1004*2*4, spike labels one bit a row (1004 + 7) / 8, order 500*4
+  EXPECT_EQ(a1.train_memory_bytes, 5000 + 1004 * 2 * 4 + (1004 + 7) / 8 + 500 * 4);
   EXPECT_EQ(a1.infer_memory_bytes, 300);
   const PlanRow& e1 = rows[2];
   EXPECT_EQ(e1.model, "ensemble");
