@@ -56,6 +56,11 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
       recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
       recurrence_calibrator_(calibrator_options(options)) {}
 
+double ColumnDetector::learn_weight(double surprise, int64_t row) const {
+  const bool ordinary = surprise < options_.learn_cap_decades || (options_.learn_probation_in_full && row < probation_);
+  return ordinary ? 1.0 : options_.extreme_weight;
+}
+
 double ColumnDetector::scale_floor() const {
   // A share of the long-run mean absolute step, else a tiny share of the typical magnitude: the
   // scale of a flat window, so leaving a flat stretch is judged against the series' usual steps.
@@ -201,7 +206,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         // calibrator that its kind is normal, and the next one of that kind would pass unnoticed;
         // a small weight still lets a recurring pattern become normal after many repeats. The
         // probationary period is normal by definition and learned in full.
-        cal.add(z[k], s < options_.learn_cap_decades || (options_.learn_probation_in_full && row < probation_) ? 1.0 : options_.extreme_weight);
+        cal.add(z[k], learn_weight(s, row));
       }
       if (per_detector) (*per_detector)[static_cast<size_t>(k)] = s;
       best = std::max(best, s);
@@ -218,7 +223,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         s_rec = -std::log10(recurrence_calibrator_.p_value(zr));
         surprise = std::min(surprise, s_rec + options_.recurrence_margin);
       }
-      recurrence_calibrator_.add(zr, s_rec < options_.learn_cap_decades ? 1.0 : options_.extreme_weight);
+      recurrence_calibrator_.add(zr, learn_weight(s_rec, row));
     }
 
     if (nv > 0) {

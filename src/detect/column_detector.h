@@ -32,6 +32,9 @@ class ColumnDetector {
  private:
   void search_period();
   double scale_floor() const;
+  // The weight a calibrator learns a value of this surprise with: 1, or extreme_weight beyond the
+  // learning cap (except during probation with learn_probation_in_full).
+  double learn_weight(double surprise, int64_t row) const;
 
   DetectorOptions options_;
   int64_t step_ms_;
