@@ -40,6 +40,39 @@ for d, h in keys:
     rs = [r for r in runs if r["data"] == d and r["H"] == h]
     cells = [cell([row["mae"] for r in rs for row in r["metrics"]["rows"] if row["model"] == m]) for m in models]
     print(f"| {d} | {h} | " + " | ".join(cells) + " |")
+def old_rule(gate):
+    """The choice before session 9: fixed averages scanned widest first, each taken when 0.5% below
+    the current one on the holdout (learned weights as now)."""
+    hm = gate["holdout_mse"]
+    fixed = ["equal"] + sorted((k for k in hm if k.startswith("top")), key=lambda k: -int(k[3:].split("-")[0]))
+    best, best_mse = None, float("inf")
+    for k in fixed:
+        if k in hm and hm[k] < best_mse * 0.995:
+            best, best_mse = k, hm[k]
+    return best
+
+ablation = [r for r in runs if r["gate"].get("test_mse")]
+if ablation:
+    print("\nThe combination rule, same runs (test MSE of each rule's fixed average; the choice reads the"
+          " validation holdout only, the test MSE of every candidate is recorded afterwards):\n")
+    print("| data | H | widest not significantly worse (chosen) | lowest holdout MSE | before session 9 (0.5% steps) | equal | best member |")
+    print("|---|---|---|---|---|---|---|")
+    for d, h in keys:
+        rs = [r for r in ablation if r["data"] == d and r["H"] == h]
+        if not rs:
+            continue
+        def pick(rule):
+            vals, labels = [], []
+            for r in rs:
+                g = r["gate"]
+                label = rule(g)
+                if label in g["test_mse"]:
+                    vals.append(g["test_mse"][label]); labels.append(label)
+            return cell(vals) + " " + ",".join(sorted(set(labels)))
+        lowest = lambda g: min((k for k in g["test_mse"]), key=lambda k: g["holdout_mse"][k])
+        best_member = cell([min(row["mse"] for row in r["metrics"]["rows"] if row["model"] in r["gate"]["ranking"]) for r in rs])
+        print(f"| {d} | {h} | {pick(lambda g: g['mode'])} | {pick(lowest)} | {pick(old_rule)} | "
+              f"{pick(lambda g: 'equal')} | {best_member} |")
 peer = sorted(glob.glob(os.path.join(out, "acc_*.json")))
 if peer:
     print("\nThe peer (../shared/bench/peer/accuracy.py, same call, same card): test MSE, mean over seeds "

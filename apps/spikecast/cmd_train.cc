@@ -9,6 +9,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "model_io.h"
+#include "train/ensemble_trainer.h"
 #include "train/progress.h"
 #include "train/seed_summary.h"
 
@@ -66,6 +67,7 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
     seed_everything(seed_config.train.seed);
     train::TrainRun run = train::run_training(data, seed_config, ctx, progress, run_options);
     train::Evaluation evaluation = train::evaluate_model(*run.ensemble, data, seed_config, ctx);
+    train::record_test_mse(run.gate, evaluation.member_preds, evaluation.member_names, evaluation.y);
     const auto holdout = run.gate.holdout_mse.find(run.gate.mode);
     const double val = holdout == run.gate.holdout_mse.end() ? 0.0 : holdout->second;
     seed_runs.push_back({base_seed + i, val, evaluation.scores});

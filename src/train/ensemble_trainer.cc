@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "tensor/compat.h"
 #include "train/checkpoint.h"
+#include "train/combination_choice.h"
 
 namespace spikecast::train {
 namespace {
@@ -60,28 +61,6 @@ double fit_gate(models::DynamicEnsembleImpl& ens, const MemberPredictions& fit, 
   return best;
 }
 
-// Diebold-Mariano statistic of loss differences d [n] (negative: the first forecast is better),
-// with a Newey-West (Bartlett) long-run variance over `lags` autocovariances.
-double diebold_mariano(const torch::Tensor& d_any, int64_t lags) {
-  const torch::Tensor d = d_any.to(torch::kFloat64).contiguous();
-  const int64_t n = d.size(0);
-  if (n < 3) return 0;
-  const double* p = d.data_ptr<double>();
-  double mean = 0;
-  for (int64_t i = 0; i < n; ++i) mean += p[i];
-  mean /= static_cast<double>(n);
-  const int64_t q = std::min<int64_t>(std::max<int64_t>(lags, 1), n - 1);
-  double var = 0;
-  for (int64_t k = 0; k <= q; ++k) {
-    double g = 0;
-    for (int64_t i = k; i < n; ++i) g += (p[i] - mean) * (p[i - k] - mean);
-    g /= static_cast<double>(n);
-    var += (k == 0 ? 1.0 : 2.0 * (1.0 - static_cast<double>(k) / static_cast<double>(q + 1))) * g;
-  }
-  if (!(var > 0)) return mean < 0 ? -1e9 : 0;
-  return mean / std::sqrt(var / static_cast<double>(n));
-}
-
 MemberPredictions slice(const MemberPredictions& p, int64_t begin, int64_t end) {
   return {p.preds.slice(0, begin, end), p.context.slice(0, begin, end), p.y.slice(0, begin, end)};
 }
@@ -119,68 +98,94 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
   for (size_t m = 0; m < members.size(); ++m)
     result.holdout_mse["member:" + members[m].name] = mse(hold.preds.select(1, static_cast<int64_t>(m)), hold.y);
 
-  // Candidates, simplest first: the plain average; the average of the k members best on the fit
-  // part (k = M-1 .. 1, static weights fixed at 1/k, the forecast-combination literature's robust
-  // "trimmed" average); learned static weights; the input-dependent gate. A richer candidate must
-  // beat the current choice by more than 0.5% on the holdout to be taken.
+  // Candidates: the plain average and the averages of the k members best on the fit part
+  // (k = M-1 .. 1, weights fixed at 1/k, the forecast-combination literature's robust "trimmed"
+  // averages), then learned static weights and the input-dependent gate. Among the fixed averages
+  // the widest one not significantly worse than the best on the holdout is taken; learned weights
+  // only when they beat it by more than 0.5% and significantly (train/combination_choice.h).
   struct Candidate {
     std::string label, mode;
     int64_t top_k = 0;  // > 0: fixed top-k average
   };
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> averages, learned;
   const int64_t n_members = static_cast<int64_t>(members.size());
-  if (config.ensemble == "auto" || config.ensemble == "equal") candidates.push_back({"equal", "equal", 0});
+  if (config.ensemble == "auto" || config.ensemble == "equal") averages.push_back({"equal", "equal", 0});
   if (config.ensemble == "auto")
-    for (int64_t k = n_members - 1; k >= 1; --k) candidates.push_back({"top" + std::to_string(k) + "-mean", "static", k});
-  if (config.ensemble == "auto" || config.ensemble == "static") candidates.push_back({"static", "static", 0});
-  if (config.ensemble == "auto" || config.ensemble == "gated") candidates.push_back({"gated", "gated", 0});
+    for (int64_t k = n_members - 1; k >= 1; --k) averages.push_back({"top" + std::to_string(k) + "-mean", "static", k});
+  if (config.ensemble == "auto" || config.ensemble == "static") learned.push_back({"static", "static", 0});
+  if (config.ensemble == "auto" || config.ensemble == "gated") learned.push_back({"gated", "gated", 0});
 
   // Members ranked by their MSE on the fit part (not the holdout, which judges the candidates).
   std::vector<std::pair<double, int64_t>> ranking;
   for (int64_t m = 0; m < n_members; ++m) ranking.emplace_back(mse(fit.preds.select(1, m), fit.y), m);
   std::sort(ranking.begin(), ranking.end());
+  for (const auto& [fit_mse, m] : ranking) result.ranking.push_back(members[static_cast<size_t>(m)].name);
+
+  // Per-window squared error of a candidate on the holdout.
+  const auto holdout_losses = [&](models::DynamicEnsembleImpl& candidate) {
+    torch::NoGradGuard no_grad;
+    candidate.eval();
+    const torch::Tensor e = (candidate.mix(hold.context, hold.preds).first.to(torch::kFloat64) -
+                             hold.y.to(torch::kFloat64))
+                                .pow(2)
+                                .mean(1)
+                                .cpu()
+                                .contiguous();
+    return std::vector<double>(e.data_ptr<double>(), e.data_ptr<double>() + e.numel());
+  };
+  const auto mean_of = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return s / static_cast<double>(std::max<size_t>(v.size(), 1));
+  };
 
   models::DynamicEnsemble best{nullptr};
   double best_mse = std::numeric_limits<double>::infinity();
-  torch::Tensor best_errors;  // [n_hold] per-window squared error of the current choice
-  for (const Candidate& c : candidates) {
-    models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
-    candidate->to(ctx.device);
-    int64_t epochs = 0;
-    double h;
-    if (c.mode == "equal" || c.top_k > 0) {
+  std::vector<double> best_losses;
+  if (!averages.empty()) {
+    std::vector<models::DynamicEnsemble> built;
+    std::vector<FixedAverage> fixed;
+    for (const Candidate& c : averages) {
+      models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
+      candidate->to(ctx.device);
       if (c.top_k > 0) {
         torch::NoGradGuard no_grad;
         torch::Tensor logits = candidate->named_parameters()["static_logits"];
         logits.fill_(-30.0);  // softmax weight e^-30: nil
         for (int64_t r = 0; r < c.top_k; ++r) logits[ranking[static_cast<size_t>(r)].second].fill_(0.0);
       }
-      torch::NoGradGuard no_grad;
-      candidate->eval();
-      h = mse(candidate->mix(hold.context, hold.preds).first, hold.y);
-    } else {
-      h = fit_gate(*candidate, fit, hold, config, epochs);
+      fixed.push_back({c.label, c.top_k > 0 ? c.top_k : n_members, holdout_losses(*candidate)});
+      result.holdout_mse[c.label] = mean_of(fixed.back().losses);
+      built.push_back(candidate);
     }
+    const AverageChoice choice = choose_widest_indistinguishable(fixed, data.horizon());
+    for (size_t i = 0; i < fixed.size(); ++i) {
+      result.dm_statistic[fixed[i].label] = choice.dm_vs_lowest[i];
+      progress.event("gate", fixed[i].label + ": holdout MSE " + std::to_string(result.holdout_mse[fixed[i].label]) +
+                                 (i == choice.lowest ? " (lowest)"
+                                                     : ", DM statistic against the lowest " +
+                                                           std::to_string(choice.dm_vs_lowest[i])));
+    }
+    best = built[choice.chosen];
+    best_losses = fixed[choice.chosen].losses;
+    best_mse = result.holdout_mse[fixed[choice.chosen].label];
+    result.mode = fixed[choice.chosen].label;
+  }
+  for (const Candidate& c : learned) {
+    models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
+    candidate->to(ctx.device);
+    int64_t epochs = 0;
+    const double h = fit_gate(*candidate, fit, hold, config, epochs);
     result.holdout_mse[c.label] = h;
-    torch::Tensor errors;
-    {
-      torch::NoGradGuard no_grad;
-      candidate->eval();
-      errors = (candidate->mix(hold.context, hold.preds).first.to(torch::kFloat64) - hold.y.to(torch::kFloat64))
-                   .pow(2)
-                   .mean(1)
-                   .cpu();
-    }
-    // Fixed averages: taken when 0.5% better. Learned weights (static, gated) must also beat the
-    // current choice significantly: a Diebold-Mariano statistic on the per-window loss
-    // differences, with a Newey-West variance over H lags (consecutive windows share H - 1
-    // targets), below -2. Learned combinations rarely beat simple averages out of sample (the
-    // "forecast combination puzzle"), and the holdout is short and autocorrelated.
+    const std::vector<double> losses = holdout_losses(*candidate);
     bool take = h < best_mse * 0.995;
     double dm = 0;
-    if (take && c.top_k == 0 && c.mode != "equal" && best_errors.defined()) {
-      dm = diebold_mariano(errors - best_errors, data.horizon());
-      take = dm < -2.0;
+    if (take && !best_losses.empty()) {
+      std::vector<double> d(losses.size());
+      for (size_t w = 0; w < d.size(); ++w) d[w] = losses[w] - best_losses[w];
+      dm = diebold_mariano(d, data.horizon());
+      result.dm_statistic[c.label] = dm;
+      take = dm < -kSignificantDM;
     }
     progress.event("gate", c.label + ": holdout MSE " + std::to_string(h) +
                                (epochs > 0 ? " after " + std::to_string(epochs) + " epochs" : "") +
@@ -188,7 +193,7 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
     if (take) {
       best_mse = h;
       best = candidate;
-      best_errors = errors;
+      best_losses = losses;
       result.mode = c.label;
       result.epochs = epochs;
     }
@@ -196,6 +201,28 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
   best->freeze_members(false);
   best->eval();
   return best;
+}
+
+void record_test_mse(GateResult& result, const torch::Tensor& member_preds,
+                     const std::vector<std::string>& member_names, const torch::Tensor& y) {
+  if (!member_preds.defined() || result.ranking.empty()) return;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor preds = member_preds.to(torch::kFloat64), target = y.to(torch::kFloat64);
+  std::vector<int64_t> order;  // member_preds' index of each ranked member
+  for (const std::string& name : result.ranking) {
+    const auto it = std::find(member_names.begin(), member_names.end(), name);
+    if (it == member_names.end()) throw Error("ensemble member '" + name + "' missing from the test forecasts");
+    order.push_back(static_cast<int64_t>(it - member_names.begin()));
+  }
+  for (const auto& [label, holdout] : result.holdout_mse) {
+    int64_t k = 0;
+    if (label == "equal") k = static_cast<int64_t>(order.size());
+    else if (label.rfind("top", 0) == 0) k = std::stoll(label.substr(3));
+    if (k <= 0) continue;
+    const torch::Tensor idx = torch::tensor(std::vector<int64_t>(order.begin(), order.begin() + k), torch::kLong)
+                                  .to(preds.device());
+    result.test_mse[label] = (preds.index_select(1, idx).mean(1) - target).pow(2).mean().item<double>();
+  }
 }
 
 }  // namespace spikecast::train

@@ -2,10 +2,10 @@
 // validation split: predictions on the training split are overfit, and a gate fitted there learns
 // to trust the most overfit member — docs/ACCURACY.md). The validation windows are split in time:
 // the gate learns on the earlier part; the later part (train.gate_holdout) chooses between the
-// plain average, the average of the k best members (ranked on the earlier part), learned static
-// weights and the input-dependent gate, so the ensemble falls back to a simple combination when
-// the gate does not generalise: learned weights are taken only when a Diebold-Mariano test on the
-// holdout finds them significantly better than the best fixed average.
+// plain average, the averages of the k best members (ranked on the earlier part), learned static
+// weights and the input-dependent gate. One rule (train/combination_choice.h): the widest fixed
+// average that a Diebold-Mariano test on the holdout cannot tell from the best one is kept, and
+// learned weights are taken only when the test finds them significantly better than it.
 #pragma once
 
 #include <map>
@@ -23,6 +23,13 @@ namespace spikecast::train {
 struct GateResult {
   std::string mode;  // the candidate chosen: "equal", "top<k>-mean", "static" or "gated"
   std::map<std::string, double> holdout_mse;  // per candidate mode and per member, on the holdout
+  // Diebold-Mariano statistics on the holdout: a fixed average's against the fixed average with the
+  // lowest MSE; a learned candidate's against the choice before it (when it was 0.5% better).
+  std::map<std::string, double> dm_statistic;
+  std::vector<std::string> ranking;  // members by MSE on the fit part, best first (topK-mean: the first K)
+  // Each fixed average's MSE on the test split, filled after training by record_test_mse(): a
+  // diagnostic for ablations (what another rule would have scored), never read by the choice.
+  std::map<std::string, double> test_mse;
   int64_t fit_windows = 0, holdout_windows = 0;
   int64_t epochs = 0;                       // gate epochs of the chosen mode (best on holdout)
 };
@@ -41,5 +48,10 @@ MemberPredictions predict_members(models::DynamicEnsembleImpl& ensemble, const D
 models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, const DeviceData& data,
                                      const std::vector<int64_t>& val_windows, const TrainConfig& config,
                                      const Context& ctx, Progress& progress, GateResult& result);
+
+// Fills result.test_mse from the members' test forecasts member_preds [N, M, H] (members in
+// `member_names` order) and the targets y [N, H], for every fixed average in result.holdout_mse.
+void record_test_mse(GateResult& result, const torch::Tensor& member_preds,
+                     const std::vector<std::string>& member_names, const torch::Tensor& y);
 
 }  // namespace spikecast::train

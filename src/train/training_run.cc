@@ -93,6 +93,8 @@ nlohmann::json TrainRun::history() const {
   nlohmann::json members_json = nlohmann::json::array();
   for (const MemberResult& r : members) members_json.push_back(member_json(r));
   nlohmann::json gate_json = {{"mode", gate.mode}, {"holdout_mse", gate.holdout_mse},
+                              {"dm_statistic", gate.dm_statistic}, {"ranking", gate.ranking},
+                              {"test_mse", gate.test_mse},
                               {"fit_windows", gate.fit_windows}, {"holdout_windows", gate.holdout_windows},
                               {"epochs", gate.epochs}};
   nlohmann::json j = {{"members", members_json}, {"gate", gate_json}, {"seconds", seconds},
