@@ -55,7 +55,7 @@ ablation = [r for r in runs if r["gate"].get("test_mse")]
 if ablation:
     print("\nThe combination rule, same runs (test MSE of each rule's fixed average; the choice reads the"
           " validation holdout only, the test MSE of every candidate is recorded afterwards):\n")
-    print("| data | H | widest not significantly worse (chosen) | lowest holdout MSE | before session 9 (0.5% steps) | equal | best member |")
+    print("| data | H | confidence-set average | lowest holdout MSE | before session 9 (0.5% steps) | equal | best member |")
     print("|---|---|---|---|---|---|---|")
     for d, h in keys:
         rs = [r for r in ablation if r["data"] == d and r["H"] == h]
@@ -69,9 +69,10 @@ if ablation:
                 if label in g["test_mse"]:
                     vals.append(g["test_mse"][label]); labels.append(label)
             return cell(vals) + " " + ",".join(sorted(set(labels)))
-        lowest = lambda g: min((k for k in g["test_mse"]), key=lambda k: g["holdout_mse"][k])
+        lowest = lambda g: min((k for k in g["test_mse"] if not k.startswith("set")), key=lambda k: g["holdout_mse"][k])
         best_member = cell([min(row["mse"] for row in r["metrics"]["rows"] if row["model"] in r["gate"]["ranking"]) for r in rs])
-        print(f"| {d} | {h} | {pick(lambda g: g['mode'])} | {pick(lowest)} | {pick(old_rule)} | "
+        set_label = lambda g: next((k for k in g["test_mse"] if k.startswith("set")), None)
+        print(f"| {d} | {h} | {pick(set_label)} | {pick(lowest)} | {pick(old_rule)} | "
               f"{pick(lambda g: 'equal')} | {best_member} |")
 peer = sorted(glob.glob(os.path.join(out, "acc_*.json")))
 if peer:

@@ -24,38 +24,27 @@ double diebold_mariano(const std::vector<double>& d, int64_t lags) {
   return mean / std::sqrt(var / static_cast<double>(n));
 }
 
-namespace {
-
-double mean_of(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-}
-
-}  // namespace
-
-AverageChoice choose_widest_indistinguishable(const std::vector<FixedAverage>& candidates, int64_t lags) {
-  if (candidates.empty()) throw Error("no fixed average to choose from");
-  const size_t n = candidates.front().losses.size();
-  for (const FixedAverage& c : candidates)
-    if (c.losses.size() != n)
-      throw Error("fixed average '" + c.label + "' has " + std::to_string(c.losses.size()) +
-                  " holdout losses, expected " + std::to_string(n));
-  AverageChoice choice;
+ConfidenceSet confidence_set(const std::vector<std::vector<double>>& member_losses, int64_t lags) {
+  if (member_losses.empty()) throw Error("no member to choose from");
+  const size_t n = member_losses.front().size();
+  for (size_t m = 0; m < member_losses.size(); ++m)
+    if (member_losses[m].size() != n)
+      throw Error("member " + std::to_string(m) + " has " + std::to_string(member_losses[m].size()) +
+                  " validation losses, expected " + std::to_string(n));
   std::vector<double> means;
-  for (const FixedAverage& c : candidates) means.push_back(mean_of(c.losses));
-  choice.lowest = static_cast<size_t>(std::min_element(means.begin(), means.end()) - means.begin());
-  const std::vector<double>& best = candidates[choice.lowest].losses;
-  choice.chosen = choice.lowest;
-  for (size_t i = 0; i < candidates.size(); ++i) {
+  for (const std::vector<double>& l : member_losses)
+    means.push_back(n == 0 ? 0.0 : std::accumulate(l.begin(), l.end(), 0.0) / static_cast<double>(n));
+  ConfidenceSet set;
+  set.best = static_cast<size_t>(std::min_element(means.begin(), means.end()) - means.begin());
+  const std::vector<double>& best = member_losses[set.best];
+  for (size_t m = 0; m < member_losses.size(); ++m) {
     std::vector<double> d(n);
-    for (size_t w = 0; w < n; ++w) d[w] = candidates[i].losses[w] - best[w];
-    const double dm = i == choice.lowest ? 0.0 : diebold_mariano(d, lags);
-    choice.dm_vs_lowest.push_back(dm);
-    if (dm >= kSignificantDM) continue;  // significantly worse than the lowest
-    const FixedAverage& current = candidates[choice.chosen];
-    if (candidates[i].width > current.width || (candidates[i].width == current.width && means[i] < means[choice.chosen]))
-      choice.chosen = i;
+    for (size_t w = 0; w < n; ++w) d[w] = member_losses[m][w] - best[w];
+    const double dm = m == set.best ? 0.0 : diebold_mariano(d, lags);
+    set.dm_vs_best.push_back(dm);
+    if (dm < kSignificantDM) set.members.push_back(m);
   }
-  return choice;
+  return set;
 }
 
 }  // namespace spikecast::train

@@ -1,12 +1,11 @@
-// How the ensemble's combination is chosen on the validation holdout (train/ensemble_trainer.h):
-// a short, autocorrelated stretch of windows that cannot rank close candidates reliably. One rule,
-// one level of evidence: a candidate that departs from the most diversified choice (fewer members
-// averaged, or learned weights) must be significantly better on the holdout, by a Diebold-Mariano
-// test on the per-window losses (Diebold & Mariano 1995, with a Newey-West long-run variance,
-// since consecutive windows share up to H - 1 targets). Otherwise the wider average is kept: out
-// of sample, equal weights over more forecasters rarely lose to a selection or to learned weights
-// that looked better on a short holdout (the "forecast combination puzzle", Smith & Wallis 2009).
-// Plain C++ on per-window losses (no LibTorch): the rule is unit-tested on constructed losses.
+// How the ensemble's combination is chosen on validation windows (train/ensemble_trainer.h): short,
+// autocorrelated stretches that cannot rank close candidates reliably. One level of evidence, a
+// Diebold-Mariano test on per-window losses (Diebold & Mariano 1995, with a Newey-West long-run
+// variance, since consecutive windows share up to H - 1 targets), decides twice: which members
+// are clearly worse than the best (left out of the average), and whether learned weights beat
+// that average (taken only then: out of sample, equal weights rarely lose to weights that looked
+// better on a short holdout, the "forecast combination puzzle", Smith & Wallis 2009).
+// Plain C++ on per-window losses (no LibTorch): the rules are unit-tested on constructed losses.
 #pragma once
 
 #include <cstddef>
@@ -25,23 +24,19 @@ constexpr double kSignificantDM = 2.0;
 // number.
 double diebold_mariano(const std::vector<double>& differences, int64_t lags);
 
-// One fixed average: `width` members weighted equally, and its loss on each holdout window.
-struct FixedAverage {
-  std::string label;
-  int64_t width = 0;
-  std::vector<double> losses;
+// The members a test cannot tell from the best one: the member with the lowest mean loss, and every
+// member whose Diebold-Mariano statistic against it (its losses minus the best's) is below
+// kSignificantDM. Their equal-weight average is the ensemble's default combination: averaging the
+// members of a model confidence set beats both selecting the best and averaging every member when
+// some members are clearly worse (Samuels & Sekkel 2017; Hansen, Lunde & Nason 2011 for the sets).
+struct ConfidenceSet {
+  std::vector<size_t> members;  // indices into the members, in input order
+  size_t best = 0;              // the member with the lowest mean loss
+  std::vector<double> dm_vs_best;  // each member's statistic against the best (0 for it)
 };
 
-// The choice among fixed averages, and the evidence for it.
-struct AverageChoice {
-  size_t chosen = 0;                  // index into the candidates
-  size_t lowest = 0;                  // the candidate with the lowest mean loss
-  std::vector<double> dm_vs_lowest;   // each candidate's DM statistic against `lowest` (0 for it)
-};
-
-// The widest candidate whose losses are not significantly worse than those of the candidate with
-// the lowest mean loss (DM statistic of its losses minus the lowest's below kSignificantDM); among
-// equally wide ones, the lower mean loss. Candidates need equally many losses; throws otherwise.
-AverageChoice choose_widest_indistinguishable(const std::vector<FixedAverage>& candidates, int64_t lags);
+// member_losses[m][w]: member m's loss on window w (every member over the same windows; throws
+// otherwise or when there is no member).
+ConfidenceSet confidence_set(const std::vector<std::vector<double>>& member_losses, int64_t lags);
 
 }  // namespace spikecast::train

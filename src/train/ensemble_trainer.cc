@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "core/error.h"
 #include "tensor/compat.h"
@@ -98,40 +99,30 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
   for (size_t m = 0; m < members.size(); ++m)
     result.holdout_mse["member:" + members[m].name] = mse(hold.preds.select(1, static_cast<int64_t>(m)), hold.y);
 
-  // Candidates: the plain average and the averages of the k members best on the fit part
-  // (k = M-1 .. 1, weights fixed at 1/k, the forecast-combination literature's robust "trimmed"
-  // averages), then learned static weights and the input-dependent gate. Among the fixed averages
-  // the widest one not significantly worse than the best on the holdout is taken; learned weights
-  // only when they beat it by more than 0.5% and significantly (train/combination_choice.h).
+  // The fixed average: with train.ensemble = auto, the members a Diebold-Mariano test on every
+  // validation window (out of sample for the members) cannot tell from the best member, weighted
+  // equally (train/combination_choice.h); with "equal", every member. Learned static weights and
+  // the input-dependent gate (fitted on the earlier part) replace it only when they beat it on the
+  // holdout by more than 0.5% and significantly. The plain average and the averages of the k
+  // members best on the fit part are scored too, for the record (they choose nothing).
   struct Candidate {
     std::string label, mode;
-    int64_t top_k = 0;  // > 0: fixed top-k average
   };
-  std::vector<Candidate> averages, learned;
+  std::vector<Candidate> learned;
   const int64_t n_members = static_cast<int64_t>(members.size());
-  if (config.ensemble == "auto" || config.ensemble == "equal") averages.push_back({"equal", "equal", 0});
-  if (config.ensemble == "auto")
-    for (int64_t k = n_members - 1; k >= 1; --k) averages.push_back({"top" + std::to_string(k) + "-mean", "static", k});
-  if (config.ensemble == "auto" || config.ensemble == "static") learned.push_back({"static", "static", 0});
-  if (config.ensemble == "auto" || config.ensemble == "gated") learned.push_back({"gated", "gated", 0});
+  if (config.ensemble == "auto" || config.ensemble == "static") learned.push_back({"static", "static"});
+  if (config.ensemble == "auto" || config.ensemble == "gated") learned.push_back({"gated", "gated"});
 
-  // Members ranked by their MSE on the fit part (not the holdout, which judges the candidates).
-  std::vector<std::pair<double, int64_t>> ranking;
-  for (int64_t m = 0; m < n_members; ++m) ranking.emplace_back(mse(fit.preds.select(1, m), fit.y), m);
-  std::sort(ranking.begin(), ranking.end());
-  for (const auto& [fit_mse, m] : ranking) result.ranking.push_back(members[static_cast<size_t>(m)].name);
-
-  // Per-window squared error of a candidate on the holdout.
+  // Per-window squared error (mean over the horizon) of forecasts [N, H] against y [N, H].
+  const auto window_losses = [](const torch::Tensor& forecast, const torch::Tensor& y) {
+    const torch::Tensor e =
+        (forecast.to(torch::kFloat64) - y.to(torch::kFloat64)).pow(2).mean(1).cpu().contiguous();
+    return std::vector<double>(e.data_ptr<double>(), e.data_ptr<double>() + e.numel());
+  };
   const auto holdout_losses = [&](models::DynamicEnsembleImpl& candidate) {
     torch::NoGradGuard no_grad;
     candidate.eval();
-    const torch::Tensor e = (candidate.mix(hold.context, hold.preds).first.to(torch::kFloat64) -
-                             hold.y.to(torch::kFloat64))
-                                .pow(2)
-                                .mean(1)
-                                .cpu()
-                                .contiguous();
-    return std::vector<double>(e.data_ptr<double>(), e.data_ptr<double>() + e.numel());
+    return window_losses(candidate.mix(hold.context, hold.preds).first, hold.y);
   };
   const auto mean_of = [](const std::vector<double>& v) {
     double s = 0;
@@ -139,37 +130,58 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
     return s / static_cast<double>(std::max<size_t>(v.size(), 1));
   };
 
+  // Members ranked by their MSE on the fit part (for the recorded top-k averages).
+  std::vector<std::pair<double, int64_t>> ranking;
+  for (int64_t m = 0; m < n_members; ++m) ranking.emplace_back(mse(fit.preds.select(1, m), fit.y), m);
+  std::sort(ranking.begin(), ranking.end());
+  for (const auto& [fit_mse, m] : ranking) result.ranking.push_back(members[static_cast<size_t>(m)].name);
+
+  std::vector<std::vector<double>> member_losses;
+  for (int64_t m = 0; m < n_members; ++m) member_losses.push_back(window_losses(all.preds.select(1, m), all.y));
+  const ConfidenceSet set = confidence_set(member_losses, data.horizon());
+  const std::string set_label = "set" + std::to_string(set.members.size()) + "-mean";
+  for (int64_t m = 0; m < n_members; ++m)
+    result.dm_statistic["member:" + members[static_cast<size_t>(m)].name] = set.dm_vs_best[static_cast<size_t>(m)];
+
+  const auto names_of = [&](const std::vector<int64_t>& idx) {
+    std::vector<std::string> names;
+    for (int64_t m : idx) names.push_back(members[static_cast<size_t>(m)].name);
+    return names;
+  };
+  std::vector<int64_t> every(static_cast<size_t>(n_members));
+  std::iota(every.begin(), every.end(), int64_t{0});
+  result.averages["equal"] = names_of(every);
+  for (int64_t k = n_members - 1; k >= 1; --k) {
+    std::vector<int64_t> idx;
+    for (int64_t r = 0; r < k; ++r) idx.push_back(ranking[static_cast<size_t>(r)].second);
+    result.averages["top" + std::to_string(k) + "-mean"] = names_of(idx);
+  }
+  result.averages[set_label] = names_of(std::vector<int64_t>(set.members.begin(), set.members.end()));
+  const std::string fixed_label = config.ensemble == "auto" ? set_label : config.ensemble == "equal" ? "equal" : "";
+
   models::DynamicEnsemble best{nullptr};
   double best_mse = std::numeric_limits<double>::infinity();
   std::vector<double> best_losses;
-  if (!averages.empty()) {
-    std::vector<models::DynamicEnsemble> built;
-    std::vector<FixedAverage> fixed;
-    for (const Candidate& c : averages) {
-      models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
-      candidate->to(ctx.device);
-      if (c.top_k > 0) {
-        torch::NoGradGuard no_grad;
-        torch::Tensor logits = candidate->named_parameters()["static_logits"];
-        logits.fill_(-30.0);  // softmax weight e^-30: nil
-        for (int64_t r = 0; r < c.top_k; ++r) logits[ranking[static_cast<size_t>(r)].second].fill_(0.0);
-      }
-      fixed.push_back({c.label, c.top_k > 0 ? c.top_k : n_members, holdout_losses(*candidate)});
-      result.holdout_mse[c.label] = mean_of(fixed.back().losses);
-      built.push_back(candidate);
+  for (const auto& [label, names] : result.averages) {
+    models::DynamicEnsemble candidate = with_mode(ensemble, "static");
+    candidate->to(ctx.device);
+    {
+      torch::NoGradGuard no_grad;
+      torch::Tensor logits = candidate->named_parameters()["static_logits"];
+      logits.fill_(-30.0);  // softmax weight e^-30: nil
+      for (const std::string& name : names)
+        for (int64_t m = 0; m < n_members; ++m)
+          if (members[static_cast<size_t>(m)].name == name) logits[m].fill_(0.0);
     }
-    const AverageChoice choice = choose_widest_indistinguishable(fixed, data.horizon());
-    for (size_t i = 0; i < fixed.size(); ++i) {
-      result.dm_statistic[fixed[i].label] = choice.dm_vs_lowest[i];
-      progress.event("gate", fixed[i].label + ": holdout MSE " + std::to_string(result.holdout_mse[fixed[i].label]) +
-                                 (i == choice.lowest ? " (lowest)"
-                                                     : ", DM statistic against the lowest " +
-                                                           std::to_string(choice.dm_vs_lowest[i])));
-    }
-    best = built[choice.chosen];
-    best_losses = fixed[choice.chosen].losses;
-    best_mse = result.holdout_mse[fixed[choice.chosen].label];
-    result.mode = fixed[choice.chosen].label;
+    const std::vector<double> losses = holdout_losses(*candidate);
+    result.holdout_mse[label] = mean_of(losses);
+    if (label != fixed_label) continue;
+    progress.event("gate", label + " (" + std::to_string(names.size()) + " of " + std::to_string(n_members) +
+                               " members): holdout MSE " + std::to_string(result.holdout_mse[label]));
+    best = candidate;
+    best_losses = losses;
+    best_mse = result.holdout_mse[label];
+    result.mode = label;
   }
   for (const Candidate& c : learned) {
     models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
@@ -205,23 +217,19 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
 
 void record_test_mse(GateResult& result, const torch::Tensor& member_preds,
                      const std::vector<std::string>& member_names, const torch::Tensor& y) {
-  if (!member_preds.defined() || result.ranking.empty()) return;
+  if (!member_preds.defined()) return;
   torch::NoGradGuard no_grad;
   const torch::Tensor preds = member_preds.to(torch::kFloat64), target = y.to(torch::kFloat64);
-  std::vector<int64_t> order;  // member_preds' index of each ranked member
-  for (const std::string& name : result.ranking) {
-    const auto it = std::find(member_names.begin(), member_names.end(), name);
-    if (it == member_names.end()) throw Error("ensemble member '" + name + "' missing from the test forecasts");
-    order.push_back(static_cast<int64_t>(it - member_names.begin()));
-  }
-  for (const auto& [label, holdout] : result.holdout_mse) {
-    int64_t k = 0;
-    if (label == "equal") k = static_cast<int64_t>(order.size());
-    else if (label.rfind("top", 0) == 0) k = std::stoll(label.substr(3));
-    if (k <= 0) continue;
-    const torch::Tensor idx = torch::tensor(std::vector<int64_t>(order.begin(), order.begin() + k), torch::kLong)
-                                  .to(preds.device());
-    result.test_mse[label] = (preds.index_select(1, idx).mean(1) - target).pow(2).mean().item<double>();
+  for (const auto& [label, names] : result.averages) {
+    std::vector<int64_t> idx;  // member_preds' index of each averaged member
+    for (const std::string& name : names) {
+      const auto it = std::find(member_names.begin(), member_names.end(), name);
+      if (it == member_names.end()) throw Error("ensemble member '" + name + "' missing from the test forecasts");
+      idx.push_back(static_cast<int64_t>(it - member_names.begin()));
+    }
+    if (idx.empty()) continue;
+    const torch::Tensor index = torch::tensor(idx, torch::kLong).to(preds.device());
+    result.test_mse[label] = (preds.index_select(1, index).mean(1) - target).pow(2).mean().item<double>();
   }
 }
 

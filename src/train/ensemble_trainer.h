@@ -2,10 +2,9 @@
 // validation split: predictions on the training split are overfit, and a gate fitted there learns
 // to trust the most overfit member — docs/ACCURACY.md). The validation windows are split in time:
 // the gate learns on the earlier part; the later part (train.gate_holdout) chooses between the
-// plain average, the averages of the k best members (ranked on the earlier part), learned static
-// weights and the input-dependent gate. One rule (train/combination_choice.h): the widest fixed
-// average that a Diebold-Mariano test on the holdout cannot tell from the best one is kept, and
-// learned weights are taken only when the test finds them significantly better than it.
+// average of the members a Diebold-Mariano test on the validation windows cannot tell from the best
+// member, learned static weights and the input-dependent gate (train/combination_choice.h):
+// learned weights are taken only when the test finds them significantly better than the average.
 #pragma once
 
 #include <map>
@@ -21,12 +20,15 @@
 namespace spikecast::train {
 
 struct GateResult {
-  std::string mode;  // the candidate chosen: "equal", "top<k>-mean", "static" or "gated"
+  std::string mode;  // the candidate chosen: "set<k>-mean", "equal", "static" or "gated"
   std::map<std::string, double> holdout_mse;  // per candidate mode and per member, on the holdout
-  // Diebold-Mariano statistics on the holdout: a fixed average's against the fixed average with the
-  // lowest MSE; a learned candidate's against the choice before it (when it was 0.5% better).
+  // Diebold-Mariano statistics: "member:<name>" against the best member on every validation window;
+  // a learned candidate's against the fixed average on the holdout (when it was 0.5% better).
   std::map<std::string, double> dm_statistic;
   std::vector<std::string> ranking;  // members by MSE on the fit part, best first (topK-mean: the first K)
+  // Every fixed average scored: "equal", "top<k>-mean" and the confidence set's "set<k>-mean",
+  // each with the members it weights equally.
+  std::map<std::string, std::vector<std::string>> averages;
   // Each fixed average's MSE on the test split, filled after training by record_test_mse(): a
   // diagnostic for ablations (what another rule would have scored), never read by the choice.
   std::map<std::string, double> test_mse;

@@ -94,6 +94,7 @@ nlohmann::json TrainRun::history() const {
   for (const MemberResult& r : members) members_json.push_back(member_json(r));
   nlohmann::json gate_json = {{"mode", gate.mode}, {"holdout_mse", gate.holdout_mse},
                               {"dm_statistic", gate.dm_statistic}, {"ranking", gate.ranking},
+                              {"averages", gate.averages},
                               {"test_mse", gate.test_mse},
                               {"fit_windows", gate.fit_windows}, {"holdout_windows", gate.holdout_windows},
                               {"epochs", gate.epochs}};

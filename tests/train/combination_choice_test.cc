@@ -39,51 +39,51 @@ std::vector<double> noisy(double level, double spread, uint32_t seed, size_t n =
   return v;
 }
 
-TEST(CombinationChoice, KeepsTheWidestAverageTheHoldoutCannotTellFromTheBest) {
-  // The narrow average is 1% lower on average, far inside the windows' noise (a DM statistic
-  // near 0.7): the widest stays.
-  const std::vector<double> base = noisy(1.0, 0.2, 1);
-  std::vector<double> narrow = base, middle = base;
-  const std::vector<double> jitter = noisy(0.0, 0.3, 2);
+TEST(ConfidenceSet, KeepsTheMembersTheWindowsCannotTellFromTheBest) {
+  // Member 1 is 1% better than member 0 on average, far inside the windows' noise (a DM statistic
+  // near 0.7); member 2 is 20% worse on every window; member 3 is member 1
+  // plus 0.001 and a small pattern (a statistic near 0.4).
+  const std::vector<double> base = noisy(1.0, 0.2, 1), jitter = noisy(0.0, 0.3, 2);
+  std::vector<double> better = base, bad = base, close = base;
   for (size_t i = 0; i < base.size(); ++i) {
-    narrow[i] = base[i] * 0.99 + (i % 2 ? 1 : -1) * jitter[i];
-    middle[i] = base[i] * 0.995 - (i % 2 ? 1 : -1) * jitter[i];
+    better[i] = base[i] * 0.99 + (i % 2 ? 1 : -1) * jitter[i];
+    bad[i] = base[i] * 1.2 + 0.05;
+    close[i] = better[i] + 0.001 + 0.05 * (static_cast<double>(i % 4) - 1.5);
   }
-  const AverageChoice c = choose_widest_indistinguishable(
-      {{"equal", 8, base}, {"top4-mean", 4, middle}, {"top1-mean", 1, narrow}}, 1);
-  EXPECT_EQ(c.chosen, 0u);
-  ASSERT_EQ(c.dm_vs_lowest.size(), 3u);
-  EXPECT_EQ(c.dm_vs_lowest[c.lowest], 0.0);
-  EXPECT_LT(c.dm_vs_lowest[0], kSignificantDM);
+  const ConfidenceSet set = confidence_set({base, better, bad, close}, 1);
+  EXPECT_EQ(set.best, 1u);
+  EXPECT_EQ(set.members, (std::vector<size_t>{0, 1, 3}));
+  ASSERT_EQ(set.dm_vs_best.size(), 4u);
+  EXPECT_EQ(set.dm_vs_best[1], 0.0);
+  EXPECT_LT(set.dm_vs_best[0], kSignificantDM);
+  EXPECT_GE(set.dm_vs_best[2], kSignificantDM);
 }
 
-TEST(CombinationChoice, LeavesAWideAverageThatIsSignificantlyWorse) {
-  // The plain average carries a bad member: 20% worse on every window. The top-4 average is not
-  // distinguishable from the top-1, so it is the choice.
-  const std::vector<double> best = noisy(1.0, 0.3, 3);
-  std::vector<double> equal = best, top4 = best;
+TEST(ConfidenceSet, IsTheBestAloneWhenEveryOtherMemberIsClearlyWorse) {
+  const std::vector<double> best = noisy(1.0, 0.3, 4);
+  std::vector<double> worse = best, worst = best;
   for (size_t i = 0; i < best.size(); ++i) {
-    equal[i] = best[i] * 1.2 + 0.05;
-    top4[i] = best[i] + (i % 2 ? 0.01 : -0.01);
+    worse[i] += 0.2;
+    worst[i] = 2 * best[i] + 0.5;
   }
-  const AverageChoice c =
-      choose_widest_indistinguishable({{"equal", 8, equal}, {"top4-mean", 4, top4}, {"top1-mean", 1, best}}, 2);
-  EXPECT_GE(c.dm_vs_lowest[0], kSignificantDM);
-  EXPECT_EQ(c.chosen, 1u);
+  const ConfidenceSet set = confidence_set({worst, worse, best}, 3);
+  EXPECT_EQ(set.best, 2u);
+  EXPECT_EQ(set.members, (std::vector<size_t>{2}));
 }
 
-TEST(CombinationChoice, TakesTheNarrowAverageWhenItIsSignificantlyBetter) {
-  const std::vector<double> narrow = noisy(1.0, 0.3, 4);
-  std::vector<double> wide = narrow;
-  for (double& x : wide) x += 0.2;
-  const AverageChoice c = choose_widest_indistinguishable({{"equal", 5, wide}, {"top2-mean", 2, narrow}}, 3);
-  EXPECT_EQ(c.lowest, 1u);
-  EXPECT_EQ(c.chosen, 1u);
+TEST(ConfidenceSet, LongerOverlapsWidenTheSet) {
+  // A member worse and better in turns of 20 windows (statistic 2.4 with one lag, 1.3 with 20):
+  // with one lag the runs look like evidence, with 20 (the horizon of overlapping targets) not.
+  const std::vector<double> best = noisy(1.0, 0.05, 5, 400);
+  std::vector<double> other = best;
+  for (size_t i = 0; i < other.size(); ++i) other[i] += (i / 20) % 2 ? 0.14 : -0.1;
+  EXPECT_EQ(confidence_set({best, other}, 1).members, (std::vector<size_t>{0}));
+  EXPECT_EQ(confidence_set({best, other}, 20).members, (std::vector<size_t>{0, 1}));
 }
 
-TEST(CombinationChoice, RejectsCandidatesOverDifferentWindows) {
-  EXPECT_THROW(choose_widest_indistinguishable({{"equal", 3, {1, 2, 3}}, {"top1-mean", 1, {1, 2}}}, 1), Error);
-  EXPECT_THROW(choose_widest_indistinguishable({}, 1), Error);
+TEST(ConfidenceSet, RejectsMembersOverDifferentWindows) {
+  EXPECT_THROW(confidence_set({{1, 2, 3}, {1, 2}}, 1), Error);
+  EXPECT_THROW(confidence_set({}, 1), Error);
 }
 
 }  // namespace
