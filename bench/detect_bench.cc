@@ -50,11 +50,13 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                        {"min_history", &o.min_history},
                                        {"suppress_rows", &o.suppress_rows},
                                        {"recurrence_length", &o.recurrence_length},
-                                       {"recurrence_history", &o.recurrence_history}};
+                                       {"recurrence_history", &o.recurrence_history},
+                                       {"range_history", &o.range_history}};
   std::map<std::string, bool*> b = {{"use_level", &o.use_level},       {"use_change", &o.use_change},
                                     {"use_shift", &o.use_shift},       {"use_volatility", &o.use_volatility},
                                     {"use_seasonal", &o.use_seasonal},
                                     {"use_recurrence", &o.use_recurrence},
+                                    {"use_range", &o.use_range},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
                                     {"median_excess", &o.median_excess}};
   if (d.count(k)) *d[k] = v;

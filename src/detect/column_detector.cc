@@ -35,7 +35,7 @@ double mean_abs_lag_diff(const std::vector<double>& h, int64_t lag) {
 }  // namespace
 
 const char* sub_detector_name(int d) {
-  static const char* const kNames[] = {"level_short", "level_long", "change", "shift", "volatility", "seasonal"};
+  static const char* const kNames[] = {"level_short", "level_long", "change", "shift", "volatility", "seasonal", "range"};
   return d >= 0 && d < kNumSubDetectors ? kNames[d] : "?";
 }
 
@@ -52,7 +52,8 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
       rows_ring_(static_cast<size_t>(3 * options.max_period + 1)),
       calibrators_{TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
-                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))},
+                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
+                   TailCalibrator(calibrator_options(options))},
       recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
       recurrence_calibrator_(calibrator_options(options)) {}
 
@@ -191,6 +192,12 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       }
     }
 
+    // Range: how far x lies outside the range of the last range_history values (a new high or
+    // low; 0 inside it), in units of the scale floor.
+    if (options_.use_range && !range_max_.empty()) {
+      z[kRange] = std::max({0.0, x - range_max_.front().second, range_min_.front().second - x}) / floor;
+    }
+
     // Calibrate: each detector's p-value under its own past, Bonferroni over the active ones.
     double best = 0.0;
     int active = 0;
@@ -232,6 +239,16 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       ++diff_count_;
     }
     values_.push(x);
+    if (options_.use_range) {
+      // Monotonic queues of (finite-value index, value): their fronts are the window's max and min.
+      const int64_t i = level_count_;
+      while (!range_max_.empty() && range_max_.back().second <= x) range_max_.pop_back();
+      while (!range_min_.empty() && range_min_.back().second >= x) range_min_.pop_back();
+      range_max_.emplace_back(i, x);
+      range_min_.emplace_back(i, x);
+      if (range_max_.front().first <= i - options_.range_history) range_max_.pop_front();
+      if (range_min_.front().first <= i - options_.range_history) range_min_.pop_front();
+    }
     abs_level_sum_ += std::fabs(x);
     ++level_count_;
   } else if (per_detector) {

@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
+#include <utility>
 #include <vector>
 
 #include "detect/detector_options.h"
@@ -14,7 +16,7 @@
 
 namespace spikecast::detect {
 
-enum SubDetector : int { kLevelShort, kLevelLong, kChange, kShift, kVolatility, kSeasonal, kNumSubDetectors };
+enum SubDetector : int { kLevelShort, kLevelLong, kChange, kShift, kVolatility, kSeasonal, kRange, kNumSubDetectors };
 const char* sub_detector_name(int d);
 
 class ColumnDetector {
@@ -49,6 +51,7 @@ class ColumnDetector {
   RingBuffer rows_ring_;   // every row (NaN included), for lags of the period
   std::vector<double> search_history_;  // rows up to the last period search
   std::array<TailCalibrator, kNumSubDetectors> calibrators_;
+  std::deque<std::pair<int64_t, double>> range_max_, range_min_;  // monotonic queues over range_history values
   RecurrenceSearch recurrence_;
   TailCalibrator recurrence_calibrator_;
   double abs_diff_sum_ = 0.0, abs_level_sum_ = 0.0;

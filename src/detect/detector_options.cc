@@ -33,6 +33,8 @@ void DetectorOptions::validate() const {
   check(season_ratio > 0.0 && season_ratio <= 1.0, "season_ratio", "in (0, 1]", season_ratio);
   check(residual_window >= 4 && residual_window <= 100000, "residual_window", "in [4, 100000]",
         static_cast<double>(residual_window));
+  check(range_history >= 1 && range_history <= 10000000, "range_history", "in [1, 10000000]",
+        static_cast<double>(range_history));
   check(recurrence_length >= 2 && recurrence_length <= 256, "recurrence_length", "in [2, 256]",
         static_cast<double>(recurrence_length));
   check(recurrence_history >= 1 && recurrence_history <= 100000, "recurrence_history", "in [1, 100000]",
@@ -50,7 +52,7 @@ void DetectorOptions::validate() const {
   check(suppress_margin >= 0.0, "suppress_margin", ">= 0", suppress_margin);
   check(suppress_factor >= 0.0 && suppress_factor <= 1.0, "suppress_factor", "in [0, 1]", suppress_factor);
   check(score_decades > 0.0, "score_decades", "> 0", score_decades);
-  if (!use_level && !use_change && !use_shift && !use_volatility && !use_seasonal) {
+  if (!use_level && !use_change && !use_shift && !use_volatility && !use_seasonal && !use_range) {
     throw ConfigError("detect.use_level", "detect: at least one sub-detector must be enabled");
   }
 }

@@ -34,6 +34,8 @@ struct DetectorOptions {
   int64_t max_period = 2016;    // longest period searched (a week of 5-minute rows)
   double season_ratio = 0.7;    // period P accepted when mean|x_t - x_{t-P}| < ratio * mean|x_t - x_{t-P/2}|
   int64_t residual_window = 256;
+  bool use_range = true;        // new high or low: distance outside [min, max] of the last range_history values
+  int64_t range_history = 4032;
 
   // Recurrence gate (detect/recurrence.h): a row is only as surprising as its newest
   // recurrence_length rows are new. The distance to the nearest of the last recurrence_history

@@ -166,7 +166,7 @@ TEST(AnomalyDetector, RejectsBadOptions) {
   o.probation_fraction = 1.5;
   EXPECT_THROW(o.validate(), ConfigError);
   o = {};
-  o.use_level = o.use_change = o.use_shift = o.use_volatility = o.use_seasonal = false;
+  o.use_level = o.use_change = o.use_shift = o.use_volatility = o.use_seasonal = o.use_range = false;
   EXPECT_THROW(AnomalyDetector(1, 10, 0, o), ConfigError);
 }
 
@@ -265,6 +265,34 @@ TEST(AnomalyDetector, ANewShapeStillAlarmsBesideARecurringOne) {
   v[3501] -= 0.5;
   const auto s = scores_of(v);
   EXPECT_GE(std::max(s[3500], s[3501]), kDefaultDetectionThreshold);
+}
+
+// A CPU-like series: a flat baseline with frequent spikes of many heights (like NAB's
+// ec2_cpu_utilization_fe7f93), so a spike is normal and its height alone says little.
+std::vector<double> spiky_baseline(int64_t n) {
+  Rng rng(21);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (auto& x : v) x = 3.0 + 0.1 * rng.normal();
+  for (int64_t r = 60; r + 3 < n; r += 40 + static_cast<int64_t>(40 * rng.uniform())) {
+    const double height = 40.0 + 25.0 * rng.uniform();
+    const int64_t width = 1 + static_cast<int64_t>(3 * rng.uniform());
+    for (int64_t k = 0; k < width; ++k) v[static_cast<size_t>(r + k)] = height * (1.0 - 0.2 * static_cast<double>(k));
+  }
+  return v;
+}
+
+TEST(AnomalyDetector, ANewHighAlarmsThroughTheRangeSubDetector) {
+  auto v = spiky_baseline(4000);
+  // Row 3500: a spike higher than any before; row 3700: one within the usual heights.
+  for (int64_t r = 3490; r < 3720; ++r) v[static_cast<size_t>(r)] = 3.0;
+  v[3500] = 100.0;
+  v[3700] = 55.0;
+  DetectorOptions off;
+  off.use_range = false;
+  const auto on_scores = scores_of(v), off_scores = scores_of(v, off);
+  EXPECT_GE(on_scores[3500], kDefaultDetectionThreshold);
+  EXPECT_LT(off_scores[3500], kDefaultDetectionThreshold) << "without it the new high does not alarm (it is what helps)";
+  EXPECT_LT(on_scores[3700], kDefaultDetectionThreshold) << "a spike of a usual height";
 }
 
 }  // namespace
