@@ -1,7 +1,7 @@
 // `spikecast detect`: a causal, label-free anomaly score in [0, 1] for every row of a multivariate
 // time series. Per column, robust sub-detectors (level against short and long median windows, rate
-// of change, level shift, volatility change, seasonal residual when a period is found) each give a
-// z-score against the rows before; each z becomes a tail probability under that detector's own
+// of change, level shift, volatility change, seasonal residual when a period is found, a new high
+// or low) each give a z-score against the rows before; each z becomes a tail probability under that detector's own
 // history (detect/tail_calibrator.h); the row's surprise is the smallest p-value over detectors and
 // columns with a Bonferroni correction, in decades S = -log10 p. Repeated alarms right after one are
 // damped, and anomaly_score = 1 - 10^(-S / score_decades). The score of row t uses rows 0..t only;
