@@ -3,9 +3,11 @@
 // CPU, cuDNN on CUDA), for the layer shapes of the users' members, 100 steps, small batches (and on
 // CUDA large batches under bf16 autocast: the tensor-core kernel); then the members' stacks of layers
 // (run_recurrent_stack: one launch on sm_90) against the modules one after another. Prints one JSON object per line: shape, batch, p50 microseconds of each path and
-// the ratio.
+// the ratio. On the CPU first the step kernels alone (models/recurrent_cells.h), one sequence of 100
+// steps, in every instruction-set variant this CPU runs.
 // Usage: recurrent_bench [cpu|cuda] [runs]
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -15,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "core/host_allocator.h"
+#include "models/recurrent_cells.h"
 #include "models/recurrent_inference.h"
 #include "tensor/compat.h"
 #include "timing.h"
@@ -119,6 +122,39 @@ void measure_stack(const StackShape& s, const torch::Device& device, int runs) {
   }
 }
 
+// The CPU step kernels alone on one sequence of 100 steps (random projections and weights), in each
+// variant this CPU runs: which instruction set pays at the members' widths.
+void measure_variants(int runs) {
+  namespace cells = spikecast::models::cells;
+  const cells::KernelIsa isas[] = {cells::KernelIsa::kPortable, cells::KernelIsa::kAvx2, cells::KernelIsa::kAvx512};
+  for (bool gru : {false, true})
+    for (int64_t hidden : {32, 64, 128}) {
+      const int64_t steps = 100, g = (gru ? 3 : 4) * hidden;
+      torch::manual_seed(1);
+      const torch::Tensor xp = torch::randn({steps, g}), whh_t = torch::randn({hidden, g}) / std::sqrt(hidden),
+                          bhh = torch::randn({g}) / std::sqrt(hidden);
+      torch::Tensor out = torch::empty({steps, hidden});
+      const cells::RecurrentShape shape{steps, hidden};
+      for (cells::KernelIsa isa : isas) {
+        if (!cells::isa_supported(isa)) continue;
+        const double us = p50_us(
+            [&] {
+              if (gru)
+                cells::gru_sequence(isa, xp.data_ptr<float>(), whh_t.data_ptr<float>(), bhh.data_ptr<float>(), shape,
+                                    false, out.data_ptr<float>(), hidden);
+              else
+                cells::lstm_sequence(isa, xp.data_ptr<float>(), whh_t.data_ptr<float>(), shape, false,
+                                     out.data_ptr<float>(), hidden);
+            },
+            torch::kCPU, runs);
+        std::printf("{\"kernel\": \"%s\", \"hidden\": %lld, \"steps\": %lld, \"isa\": \"%s\", \"chosen\": %s, "
+                    "\"p50_us\": %.1f}\n",
+                    gru ? "gru" : "lstm", static_cast<long long>(hidden), static_cast<long long>(steps),
+                    cells::to_string(isa), isa == cells::kernel_isa() ? "true" : "false", us);
+      }
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +163,7 @@ int main(int argc, char** argv) {
   const int runs = argc > 2 ? std::atoi(argv[2]) : 200;
   try {
     const torch::Device device(dev);
+    if (device.is_cpu()) measure_variants(runs);
     const std::vector<Shape> shapes = {
         {"lstm layer 1", false, 13, 128, false}, {"lstm layer 3", false, 128, 64, false},
         {"gru layer 1", true, 13, 128, false},   {"gru layer 3", true, 128, 64, false},

@@ -2,60 +2,69 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace spikecast::models::cells {
 namespace {
 
-// Builds with x86-64-v3 (AVX2 + FMA) and baseline clones; the loader picks one at start-up.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SPIKECAST_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+// On x86-64 the kernels are compiled three times: for the baseline (SSE2), for AVX2 + FMA and for
+// AVX-512; kernel_isa() picks one at run time. Elsewhere there is the portable build only (the
+// vector extensions map to the target's own SIMD). Everything a kernel calls is always_inline, so
+// it is compiled once per variant with that variant's instruction set.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define SPIKECAST_X86_VARIANTS 1
+#define SPIKECAST_TARGET(isa) __attribute__((target(isa)))
 #else
-#define SPIKECAST_CLONES
+#define SPIKECAST_X86_VARIANTS 0
 #endif
+#define SPIKECAST_INLINE inline __attribute__((always_inline))
 
+// 4, 8 and 16 lanes. The portable build keeps to 16-byte vectors: wider ones have no registers in
+// the baseline and GCC would keep them in memory.
+typedef float v4 __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
 typedef float v8 __attribute__((vector_size(32)));
-constexpr int64_t kLanes = 8;
-constexpr int64_t kBlock = 8 * kLanes;  // 64 outputs in 8 vector accumulators
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
 
-inline v8 load(const float* p) {
-  v8 v;
+// Lane count and integer twin of a float vector type.
+template <typename V>
+struct Lanes;
+template <>
+struct Lanes<v4> {
+  using Int = v4i;
+  static constexpr int64_t kCount = 4;
+};
+template <>
+struct Lanes<v8> {
+  using Int = v8i;
+  static constexpr int64_t kCount = 8;
+};
+template <>
+struct Lanes<v16> {
+  using Int = v16i;
+  static constexpr int64_t kCount = 16;
+};
+
+template <typename V>
+SPIKECAST_INLINE V load(const float* p) {
+  V v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-
-// y[0..g) = y0 + sum_k h[k] * wt[k, 0..g): the accumulators of a 64-wide block stay in registers
-// while k runs, so each weight is loaded once and used in one fused multiply-add.
-inline void matvec_t(const float* y0, const float* wt, const float* h, int64_t hidden, int64_t g, float* y) {
-  int64_t j = 0;
-  for (; j + kBlock <= g; j += kBlock) {
-    v8 acc[8];
-    for (int a = 0; a < 8; ++a) acc[a] = load(y0 + j + a * kLanes);
-    const float* w = wt + j;
-    for (int64_t k = 0; k < hidden; ++k, w += g) {
-      const float hk = h[k];
-      for (int a = 0; a < 8; ++a) acc[a] += hk * load(w + a * kLanes);
-    }
-    for (int a = 0; a < 8; ++a) store(y + j + a * kLanes, acc[a]);
-  }
-  for (; j + kLanes <= g; j += kLanes) {
-    v8 acc = load(y0 + j);
-    const float* w = wt + j;
-    for (int64_t k = 0; k < hidden; ++k, w += g) acc += h[k] * load(w);
-    store(y + j, acc);
-  }
-  for (; j < g; ++j) {
-    float acc = y0[j];
-    for (int64_t k = 0; k < hidden; ++k) acc += h[k] * wt[k * g + j];
-    y[j] = acc;
-  }
+template <typename V>
+SPIKECAST_INLINE void store(float* p, V v) {
+  std::memcpy(p, &v, sizeof v);
 }
 
 // exp(x) for x in [-87, 88] as 2^n * 2^f, n = round(x / ln 2), f in [-1/2, 1/2], with the degree-6
 // Taylor polynomial of 2^f (relative error ~1.2e-7): branch-free, so loops over it vectorise.
-inline float exp_approx(float x) {
+SPIKECAST_INLINE float exp_approx(float x) {
   x = std::min(88.0f, std::max(-87.0f, x));
   const float u = x * 1.44269504088896341f + 0.5f;
   const float n = static_cast<float>(static_cast<int32_t>(u) - (u < 0.0f ? 1 : 0));  // floor(u)
@@ -73,87 +82,169 @@ inline float exp_approx(float x) {
   return p * scale;
 }
 
-inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
-inline float tanh_approx(float x) { return 2.0f / (1.0f + exp_approx(-2.0f * x)) - 1.0f; }
-
-// The same three functions on 8 lanes (GCC vector extensions: AVX2 in the x86-64-v3 clone).
-typedef int32_t v8i __attribute__((vector_size(32)));
-
-inline v8 exp_approx(v8 x) {
+// The same on every lane of a vector.
+template <typename V>
+SPIKECAST_INLINE V exp_approx(V x) {
+  using I = typename Lanes<V>::Int;
   x = x < 88.0f ? x : 88.0f;
   x = x > -87.0f ? x : -87.0f;
-  const v8 u = x * 1.44269504088896341f + 0.5f;
-  v8 n = __builtin_convertvector(__builtin_convertvector(u, v8i), v8);  // truncation
-  n = n > u ? n - 1.0f : n;                                              // floor
-  const v8 f = (u - 0.5f) - n;
-  v8 p = f * 1.5403530e-4f + 1.3333558e-3f;
+  const V u = x * 1.44269504088896341f + 0.5f;
+  V n = __builtin_convertvector(__builtin_convertvector(u, I), V);  // truncation
+  n = n > u ? n - 1.0f : n;                                          // floor
+  const V f = (u - 0.5f) - n;
+  V p = f * 1.5403530e-4f + 1.3333558e-3f;
   p = p * f + 9.6181291e-3f;
   p = p * f + 5.5504109e-2f;
   p = p * f + 2.4022651e-1f;
   p = p * f + 6.9314718e-1f;
   p = p * f + 1.0f;
-  const v8i bits = (__builtin_convertvector(n, v8i) + 127) << 23;
-  return p * (v8)bits;  // a vector cast reinterprets the bits
+  const I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  return p * (V)bits;  // a vector cast reinterprets the bits
 }
 
-inline v8 sigmoid_approx(v8 x) { return 1.0f / (1.0f + exp_approx(-x)); }
-inline v8 tanh_approx(v8 x) { return 2.0f / (1.0f + exp_approx(-2.0f * x)) - 1.0f; }
+template <typename T>
+SPIKECAST_INLINE T sigmoid_approx(T x) {
+  return 1.0f / (1.0f + exp_approx(-x));
+}
+template <typename T>
+SPIKECAST_INLINE T tanh_approx(T x) {
+  return 2.0f / (1.0f + exp_approx(-2.0f * x)) - 1.0f;
+}
 
-}  // namespace
+// The recurrent weights as a step reads them: W_hh transposed, whh_t [H, G] (row k: the weights of
+// h[k]), cut into blocks of kBlock columns, each block [H, kBlock] contiguous, so that a step streams
+// through the weights in order instead of touching kBlock / 16 cache lines 4G bytes apart for every k.
+// Columns past G are zero. Packed once per call (one pass over the weights; a call runs T steps).
+constexpr int64_t kBlock = 64;
 
-float sigmoid(float x) { return sigmoid_approx(x); }
-float tanh(float x) { return tanh_approx(x); }
+int64_t padded(int64_t g) { return (g + kBlock - 1) / kBlock * kBlock; }
 
-SPIKECAST_CLONES
-void lstm_sequence(const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
-                   int64_t out_stride) {
-  const int64_t hn = shape.hidden, g = 4 * hn;
-  std::vector<float> h(static_cast<size_t>(hn), 0.0f), c(static_cast<size_t>(hn), 0.0f);
-  std::vector<float> gates(static_cast<size_t>(g));
-  for (int64_t s = 0; s < shape.steps; ++s) {
-    const int64_t t = reverse ? shape.steps - 1 - s : s;
-    matvec_t(xp + t * g, whh_t, h.data(), hn, g, gates.data());
-    float* gi = gates.data();
-    float* gf = gi + hn;
-    float* gg = gf + hn;
-    float* go = gg + hn;
-    float* o = out + t * out_stride;
-    int64_t k = 0;
-    for (; k + kLanes <= hn; k += kLanes) {
-      const v8 ck = sigmoid_approx(load(gf + k)) * load(c.data() + k) + sigmoid_approx(load(gi + k)) * tanh_approx(load(gg + k));
-      const v8 hk = sigmoid_approx(load(go + k)) * tanh_approx(ck);
-      store(c.data() + k, ck);
-      store(h.data() + k, hk);
-      store(o + k, hk);
-    }
-    for (; k < hn; ++k) {
-      const float ck = sigmoid_approx(gf[k]) * c[k] + sigmoid_approx(gi[k]) * tanh_approx(gg[k]);
-      c[k] = ck;
-      h[k] = sigmoid_approx(go[k]) * tanh_approx(ck);
-      o[k] = h[k];
+void pack_weights(const float* whh_t, int64_t hidden, int64_t g, float* packed) {
+  for (int64_t j = 0; j < g; j += kBlock) {
+    const int64_t width = std::min(kBlock, g - j);
+    for (int64_t k = 0; k < hidden; ++k, packed += kBlock) {
+      std::memcpy(packed, whh_t + k * g + j, static_cast<size_t>(width) * sizeof(float));
+      std::fill(packed + width, packed + kBlock, 0.0f);
     }
   }
 }
 
-SPIKECAST_CLONES
-void gru_sequence(const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape, bool reverse,
-                  float* out, int64_t out_stride) {
-  const int64_t hn = shape.hidden, g = 3 * hn;
-  std::vector<float> h(static_cast<size_t>(hn), 0.0f), hp(static_cast<size_t>(g));
+// y[0..gp) += sum_k h[k] * W[k, 0..gp) on the packed weights (gp a multiple of kBlock): kAcc vector
+// accumulators (kAcc * lanes columns) stay in registers while k runs, so each weight is loaded once
+// and used in one multiply-add (fused where the variant has FMA), in the order k = 0, 1, ...
+template <typename V, int kAcc>
+SPIKECAST_INLINE void matvec_packed(const float* packed, const float* h, int64_t hidden, int64_t gp, float* y) {
+  constexpr int64_t kLanes = Lanes<V>::kCount, kWidth = kAcc * kLanes;
+  static_assert(kBlock % kWidth == 0, "a pass covers a part of one block");
+  for (int64_t j = 0; j < gp; j += kWidth) {
+    const float* w = packed + j / kBlock * hidden * kBlock + j % kBlock;
+    V acc[kAcc];
+    for (int a = 0; a < kAcc; ++a) acc[a] = load<V>(y + j + a * kLanes);
+    for (int64_t k = 0; k < hidden; ++k, w += kBlock) {
+      const float hk = h[k];
+      for (int a = 0; a < kAcc; ++a) acc[a] += hk * load<V>(w + a * kLanes);
+    }
+    for (int a = 0; a < kAcc; ++a) store(y + j + a * kLanes, acc[a]);
+  }
+}
+
+// Per-thread working memory, reused from call to call (at batch 1 a window runs ~20 calls): the
+// packed weights [H, gp], the gates or W_hh h [gp], then the states h and c [H], each 64-byte aligned.
+struct Workspace {
+  float *packed, *gates, *h, *c;
+};
+
+Workspace workspace(int64_t hidden, int64_t gp) {
+  const auto aligned = [](int64_t n) { return (n + 15) / 16 * 16; };
+  const int64_t sizes[] = {hidden * gp, gp, aligned(hidden), aligned(hidden)};
+  thread_local std::vector<float> buffer;
+  const auto total = static_cast<size_t>(sizes[0] + sizes[1] + sizes[2] + sizes[3] + 16);
+  if (buffer.size() < total) buffer.resize(total);
+  auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  float* p = buffer.data() + (64 - address % 64) % 64 / sizeof(float);
+  Workspace w{};
+  float** parts[] = {&w.packed, &w.gates, &w.h, &w.c};
+  for (int i = 0; i < 4; ++i) {
+    *parts[i] = p;
+    p += sizes[i];
+  }
+  std::fill(w.gates, w.c + sizes[3], 0.0f);  // the padding of the gates, h and c start at zero
+  return w;
+}
+
+// LSTM gates of one step for k from `begin` in steps of V's width; returns where it stopped.
+template <typename V>
+SPIKECAST_INLINE int64_t lstm_gates(const float* gates, int64_t hn, int64_t begin, float* c, float* h, float* o) {
+  constexpr int64_t kLanes = Lanes<V>::kCount;
+  const float *gi = gates, *gf = gi + hn, *gg = gf + hn, *go = gg + hn;
+  int64_t k = begin;
+  for (; k + kLanes <= hn; k += kLanes) {
+    const V ck = sigmoid_approx(load<V>(gf + k)) * load<V>(c + k) +
+                 sigmoid_approx(load<V>(gi + k)) * tanh_approx(load<V>(gg + k));
+    const V hk = sigmoid_approx(load<V>(go + k)) * tanh_approx(ck);
+    store(c + k, ck);
+    store(h + k, hk);
+    store(o + k, hk);
+  }
+  return k;
+}
+
+// V: the variant's vector type; kAcc: its matvec_packed accumulators.
+template <typename V, int kAcc>
+SPIKECAST_INLINE void lstm_body(const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
+                                int64_t out_stride) {
+  const int64_t hn = shape.hidden, g = 4 * hn, gp = padded(g);
+  const Workspace ws = workspace(hn, gp);
+  pack_weights(whh_t, hn, g, ws.packed);
+  const float *gi = ws.gates, *gf = gi + hn, *gg = gf + hn, *go = gg + hn;
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t t = reverse ? shape.steps - 1 - s : s;
-    matvec_t(bhh, whh_t, h.data(), hn, g, hp.data());  // W_hh h + b_hh
+    std::memcpy(ws.gates, xp + t * g, static_cast<size_t>(g) * sizeof(float));
+    matvec_packed<V, kAcc>(ws.packed, ws.h, hn, gp, ws.gates);
+    float* o = out + t * out_stride;
+    int64_t k = lstm_gates<V>(ws.gates, hn, 0, ws.c, ws.h, o);
+    if constexpr (Lanes<V>::kCount > 4) k = lstm_gates<v4>(ws.gates, hn, k, ws.c, ws.h, o);
+    for (; k < hn; ++k) {
+      const float ck = sigmoid_approx(gf[k]) * ws.c[k] + sigmoid_approx(gi[k]) * tanh_approx(gg[k]);
+      ws.c[k] = ck;
+      ws.h[k] = sigmoid_approx(go[k]) * tanh_approx(ck);
+      o[k] = ws.h[k];
+    }
+  }
+}
+
+// GRU gates of one step: x the step's input projections [3H], hp = W_hh h + b_hh [3H].
+template <typename V>
+SPIKECAST_INLINE int64_t gru_gates(const float* x, const float* hp, int64_t hn, int64_t begin, float* h, float* o) {
+  constexpr int64_t kLanes = Lanes<V>::kCount;
+  int64_t k = begin;
+  for (; k + kLanes <= hn; k += kLanes) {
+    const V r = sigmoid_approx(load<V>(x + k) + load<V>(hp + k));
+    const V z = sigmoid_approx(load<V>(x + hn + k) + load<V>(hp + hn + k));
+    const V n = tanh_approx(load<V>(x + 2 * hn + k) + r * load<V>(hp + 2 * hn + k));
+    const V hk = (1.0f - z) * n + z * load<V>(h + k);
+    store(h + k, hk);
+    store(o + k, hk);
+  }
+  return k;
+}
+
+template <typename V, int kAcc>
+SPIKECAST_INLINE void gru_body(const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape,
+                               bool reverse, float* out, int64_t out_stride) {
+  const int64_t hn = shape.hidden, g = 3 * hn, gp = padded(g);
+  const Workspace ws = workspace(hn, gp);
+  pack_weights(whh_t, hn, g, ws.packed);
+  float* hp = ws.gates;
+  float* h = ws.h;
+  for (int64_t s = 0; s < shape.steps; ++s) {
+    const int64_t t = reverse ? shape.steps - 1 - s : s;
+    std::memcpy(hp, bhh, static_cast<size_t>(g) * sizeof(float));
+    matvec_packed<V, kAcc>(ws.packed, h, hn, gp, hp);  // W_hh h + b_hh
     const float* x = xp + t * g;
     float* o = out + t * out_stride;
-    int64_t k = 0;
-    for (; k + kLanes <= hn; k += kLanes) {
-      const v8 r = sigmoid_approx(load(x + k) + load(hp.data() + k));
-      const v8 z = sigmoid_approx(load(x + hn + k) + load(hp.data() + hn + k));
-      const v8 n = tanh_approx(load(x + 2 * hn + k) + r * load(hp.data() + 2 * hn + k));
-      const v8 hk = (1.0f - z) * n + z * load(h.data() + k);
-      store(h.data() + k, hk);
-      store(o + k, hk);
-    }
+    int64_t k = gru_gates<V>(x, hp, hn, 0, h, o);
+    if constexpr (Lanes<V>::kCount > 4) k = gru_gates<v4>(x, hp, hn, k, h, o);
     for (; k < hn; ++k) {
       const float r = sigmoid_approx(x[k] + hp[k]);
       const float z = sigmoid_approx(x[hn + k] + hp[hn + k]);
@@ -162,6 +253,123 @@ void gru_sequence(const float* xp, const float* whh_t, const float* bhh, Recurre
       o[k] = h[k];
     }
   }
+}
+
+// One variant: both kernels compiled with one instruction set.
+struct Variant {
+  void (*lstm)(const float*, const float*, RecurrentShape, bool, float*, int64_t);
+  void (*gru)(const float*, const float*, const float*, RecurrentShape, bool, float*, int64_t);
+};
+
+void lstm_portable(const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
+                   int64_t out_stride) {
+  lstm_body<v4, 8>(xp, whh_t, shape, reverse, out, out_stride);
+}
+void gru_portable(const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape, bool reverse,
+                  float* out, int64_t out_stride) {
+  gru_body<v4, 8>(xp, whh_t, bhh, shape, reverse, out, out_stride);
+}
+
+#if SPIKECAST_X86_VARIANTS
+SPIKECAST_TARGET("avx2,fma")
+void lstm_avx2(const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
+               int64_t out_stride) {
+  lstm_body<v8, 8>(xp, whh_t, shape, reverse, out, out_stride);
+}
+SPIKECAST_TARGET("avx2,fma")
+void gru_avx2(const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape, bool reverse, float* out,
+              int64_t out_stride) {
+  gru_body<v8, 8>(xp, whh_t, bhh, shape, reverse, out, out_stride);
+}
+SPIKECAST_TARGET("avx512f,avx512vl,avx2,fma")
+void lstm_avx512(const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
+                 int64_t out_stride) {
+  lstm_body<v16, 4>(xp, whh_t, shape, reverse, out, out_stride);
+}
+SPIKECAST_TARGET("avx512f,avx512vl,avx2,fma")
+void gru_avx512(const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape, bool reverse,
+                float* out, int64_t out_stride) {
+  gru_body<v16, 4>(xp, whh_t, bhh, shape, reverse, out, out_stride);
+}
+#endif
+
+Variant variant(KernelIsa isa) {
+  if (!isa_supported(isa))
+    throw std::invalid_argument(std::string("recurrent cell kernels: ") + to_string(isa) + " is not available here");
+  switch (isa) {
+#if SPIKECAST_X86_VARIANTS
+    case KernelIsa::kAvx2: return {lstm_avx2, gru_avx2};
+    case KernelIsa::kAvx512: return {lstm_avx512, gru_avx512};
+#endif
+    default: return {lstm_portable, gru_portable};
+  }
+}
+
+// The best supported variant, or the one SPIKECAST_CELL_KERNELS_ISA names ("portable", "avx2",
+// "avx512"; a diagnostic switch, read once, for measuring one against another in the same binary)
+// when this CPU supports it.
+KernelIsa choose_isa() {
+  const char* asked = std::getenv("SPIKECAST_CELL_KERNELS_ISA");
+  const KernelIsa best_first[] = {KernelIsa::kAvx512, KernelIsa::kAvx2, KernelIsa::kPortable};
+  if (asked != nullptr)
+    for (KernelIsa isa : best_first)
+      if (isa_supported(isa) && std::strcmp(asked, to_string(isa)) == 0) return isa;
+  for (KernelIsa isa : best_first)
+    if (isa_supported(isa)) return isa;
+  return KernelIsa::kPortable;
+}
+
+}  // namespace
+
+bool isa_supported(KernelIsa isa) {
+  if (isa == KernelIsa::kPortable) return true;
+#if SPIKECAST_X86_VARIANTS
+  __builtin_cpu_init();  // idempotent; callers may run before the constructors that call it
+  // __builtin_cpu_supports also checks that the OS saves the AVX (and AVX-512) registers.
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == KernelIsa::kAvx2) return avx2;
+  if (isa == KernelIsa::kAvx512)
+    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+#endif
+  return false;
+}
+
+const char* to_string(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::kAvx2: return "avx2";
+    case KernelIsa::kAvx512: return "avx512";
+    default: return "portable";
+  }
+}
+
+KernelIsa kernel_isa() {
+  static const KernelIsa isa = choose_isa();
+  return isa;
+}
+
+float sigmoid(float x) { return sigmoid_approx(x); }
+float tanh(float x) { return tanh_approx(x); }
+
+void lstm_sequence(KernelIsa isa, const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
+                   int64_t out_stride) {
+  variant(isa).lstm(xp, whh_t, shape, reverse, out, out_stride);
+}
+
+void gru_sequence(KernelIsa isa, const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape,
+                  bool reverse, float* out, int64_t out_stride) {
+  variant(isa).gru(xp, whh_t, bhh, shape, reverse, out, out_stride);
+}
+
+void lstm_sequence(const float* xp, const float* whh_t, RecurrentShape shape, bool reverse, float* out,
+                   int64_t out_stride) {
+  static const Variant v = variant(kernel_isa());
+  v.lstm(xp, whh_t, shape, reverse, out, out_stride);
+}
+
+void gru_sequence(const float* xp, const float* whh_t, const float* bhh, RecurrentShape shape, bool reverse,
+                  float* out, int64_t out_stride) {
+  static const Variant v = variant(kernel_isa());
+  v.gru(xp, whh_t, bhh, shape, reverse, out, out_stride);
 }
 
 }  // namespace spikecast::models::cells
