@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/dynamic_ensemble.h"
 #include "models/model_registry.h"
+#include "models/recurrent_cells.h"
 #include "tensor/compat.h"
 #include "tensor/graphed_call.h"
 
@@ -52,7 +53,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
                         {"date", utc_now()},
                         {"device", ctx.device.str()},
                         {"precision", to_string(ctx.precision)},
-                        {"runtime", runtime_summary()},
+                        {"runtime", runtime_summary() + ", CPU cell kernels " + models::cells::to_string(models::cells::kernel_isa())},
                         {"users_windows", kUsersWindows},
                         {"train_cuda_graphs", o.cuda_graphs && ctx.is_cuda()},
                         {"errors", nlohmann::json::object()}};
@@ -141,6 +142,10 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
   if (o.has_phase("latency")) {
     doc["latency"] = nlohmann::json::array();
     guarded(doc, "latency", log, [&] {
+      // As `serve` runs (cmd_serve.cc): OpenBLAS on one thread. With its own thread per core, one
+      // window's small products were split in two and the idle thread spun in sched_yield beside
+      // the forward (issue 7, session 9). The last phase, so training above keeps every thread.
+      if (!ctx.is_cuda()) set_blas_threads(1);
       models::Forecaster ens = make_bench_ensemble(o.members, data);
       doc["ensemble_parameters"] = models::count_parameters(*ens);
       // Large batches take long on a CPU: a tenth of the runs from 1000 windows up (the peer: 20).
