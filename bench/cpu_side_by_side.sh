@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 7's CPU comparison on this machine: `spikecast bench --device cpu` and the PyTorch peer's
 # bench.py on the CPU (Debian's python3-torch, PyTorch 1.13 with OpenBLAS), one after the other in
-# one run, then one table (bench/side_by_side.py --cpu). Both use every core the machine has.
+# one run, then one table (bench/side_by_side.py --cpu). On the 2-core VM both runtimes run each
+# operator on one thread (at::get_num_threads() == 1 in Debian's LibTorch 1.13 and python3-torch
+# 1.13); only OpenBLAS starts a thread per core (spikecast's latency phase sets it to one, as serve does).
 # Usage: bench/cpu_side_by_side.sh [--bin PATH] [--peer DIR] [--out DIR]
 #   --peer: a folder with the peer's bench.py and models.py (default ../shared/bench/peer)
 # Needs: apt-get install python3-torch (scripts/setup.sh does not install it: only this benchmark
