@@ -173,7 +173,7 @@ TEST(RecurrentCellVariants, TheBestVariantTheCpuHasIsChosen) {
   if (flags.empty()) GTEST_SKIP() << "no /proc/cpuinfo flags";
   const auto has = [&](const char* f) { return flags.count(f) > 0; };
   KernelIsa expected = KernelIsa::kPortable;
-#if defined(__x86_64__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)  // as recurrent_cells.cc
   if (has("avx2") && has("fma")) expected = KernelIsa::kAvx2;
   if (expected == KernelIsa::kAvx2 && has("avx512f") && has("avx512vl")) expected = KernelIsa::kAvx512;
 #endif
