@@ -105,13 +105,10 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
   // the input-dependent gate (fitted on the earlier part) replace it only when they beat it on the
   // holdout by more than 0.5% and significantly. The plain average and the averages of the k
   // members best on the fit part are scored too, for the record (they choose nothing).
-  struct Candidate {
-    std::string label, mode;
-  };
-  std::vector<Candidate> learned;
+  std::vector<std::string> learned;  // modes, also their labels
   const int64_t n_members = static_cast<int64_t>(members.size());
-  if (config.ensemble == "auto" || config.ensemble == "static") learned.push_back({"static", "static"});
-  if (config.ensemble == "auto" || config.ensemble == "gated") learned.push_back({"gated", "gated"});
+  if (config.ensemble == "auto" || config.ensemble == "static") learned.push_back("static");
+  if (config.ensemble == "auto" || config.ensemble == "gated") learned.push_back("gated");
 
   // Per-window squared error (mean over the horizon) of forecasts [N, H] against y [N, H].
   const auto window_losses = [](const torch::Tensor& forecast, const torch::Tensor& y) {
@@ -143,52 +140,50 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
   for (int64_t m = 0; m < n_members; ++m)
     result.dm_statistic["member:" + members[static_cast<size_t>(m)].name] = set.dm_vs_best[static_cast<size_t>(m)];
 
-  const auto names_of = [&](const std::vector<int64_t>& idx) {
-    std::vector<std::string> names;
-    for (int64_t m : idx) names.push_back(members[static_cast<size_t>(m)].name);
-    return names;
-  };
-  std::vector<int64_t> every(static_cast<size_t>(n_members));
+  // Every fixed average by label, as member indices (result.averages keeps their names).
+  std::map<std::string, std::vector<int64_t>> averages;
+  std::vector<int64_t>& every = averages["equal"];
+  every.resize(static_cast<size_t>(n_members));
   std::iota(every.begin(), every.end(), int64_t{0});
-  result.averages["equal"] = names_of(every);
   for (int64_t k = n_members - 1; k >= 1; --k) {
-    std::vector<int64_t> idx;
+    std::vector<int64_t>& idx = averages["top" + std::to_string(k) + "-mean"];
     for (int64_t r = 0; r < k; ++r) idx.push_back(ranking[static_cast<size_t>(r)].second);
-    result.averages["top" + std::to_string(k) + "-mean"] = names_of(idx);
   }
-  result.averages[set_label] = names_of(std::vector<int64_t>(set.members.begin(), set.members.end()));
+  averages[set_label].assign(set.members.begin(), set.members.end());
+  for (const auto& [label, idx] : averages)
+    for (int64_t m : idx) result.averages[label].push_back(members[static_cast<size_t>(m)].name);
   const std::string fixed_label = config.ensemble == "auto" ? set_label : config.ensemble == "equal" ? "equal" : "";
 
   models::DynamicEnsemble best{nullptr};
   double best_mse = std::numeric_limits<double>::infinity();
   std::vector<double> best_losses;
-  for (const auto& [label, names] : result.averages) {
-    models::DynamicEnsemble candidate = with_mode(ensemble, "static");
+  for (const auto& [label, idx] : averages) {
+    // The plain average in its own mode (1/M, no parameters); the others as static weights.
+    const bool plain = label == "equal";
+    models::DynamicEnsemble candidate = with_mode(ensemble, plain ? "equal" : "static");
     candidate->to(ctx.device);
-    {
+    if (!plain) {
       torch::NoGradGuard no_grad;
       torch::Tensor logits = candidate->named_parameters()["static_logits"];
       logits.fill_(-30.0);  // softmax weight e^-30: nil
-      for (const std::string& name : names)
-        for (int64_t m = 0; m < n_members; ++m)
-          if (members[static_cast<size_t>(m)].name == name) logits[m].fill_(0.0);
+      for (int64_t m : idx) logits[m].fill_(0.0);
     }
     const std::vector<double> losses = holdout_losses(*candidate);
     result.holdout_mse[label] = mean_of(losses);
     if (label != fixed_label) continue;
-    progress.event("gate", label + " (" + std::to_string(names.size()) + " of " + std::to_string(n_members) +
+    progress.event("gate", label + " (" + std::to_string(idx.size()) + " of " + std::to_string(n_members) +
                                " members): holdout MSE " + std::to_string(result.holdout_mse[label]));
     best = candidate;
     best_losses = losses;
     best_mse = result.holdout_mse[label];
     result.mode = label;
   }
-  for (const Candidate& c : learned) {
-    models::DynamicEnsemble candidate = with_mode(ensemble, c.mode);
+  for (const std::string& mode : learned) {
+    models::DynamicEnsemble candidate = with_mode(ensemble, mode);
     candidate->to(ctx.device);
     int64_t epochs = 0;
     const double h = fit_gate(*candidate, fit, hold, config, epochs);
-    result.holdout_mse[c.label] = h;
+    result.holdout_mse[mode] = h;
     const std::vector<double> losses = holdout_losses(*candidate);
     bool take = h < best_mse * 0.995;
     double dm = 0;
@@ -196,17 +191,17 @@ models::DynamicEnsemble fit_ensemble(models::DynamicEnsembleImpl& ensemble, cons
       std::vector<double> d(losses.size());
       for (size_t w = 0; w < d.size(); ++w) d[w] = losses[w] - best_losses[w];
       dm = diebold_mariano(d, data.horizon());
-      result.dm_statistic[c.label] = dm;
+      result.dm_statistic[mode] = dm;
       take = dm < -kSignificantDM;
     }
-    progress.event("gate", c.label + ": holdout MSE " + std::to_string(h) +
+    progress.event("gate", mode + ": holdout MSE " + std::to_string(h) +
                                (epochs > 0 ? " after " + std::to_string(epochs) + " epochs" : "") +
                                (dm != 0 ? ", DM statistic " + std::to_string(dm) : ""));
     if (take) {
       best_mse = h;
       best = candidate;
       best_losses = losses;
-      result.mode = c.label;
+      result.mode = mode;
       result.epochs = epochs;
     }
   }

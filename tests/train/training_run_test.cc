@@ -63,6 +63,23 @@ TEST(TrainingRun, MembersThenGateGiveAnEnsembleNoWorseThanEqualWeightsOnTheHoldo
   EXPECT_EQ(h.at("gate").at("test_mse").size(), scored.gate.test_mse.size());
 }
 
+TEST(TrainingRun, AskedForThePlainAverageTheEnsembleIsInEqualMode) {
+  // train.ensemble = equal: the plain average itself (1/M, no parameters), not static weights that
+  // happen to be equal; no learned candidate is fitted.
+  Config config = small_config();
+  config.train.members = {"linear", "repeat_last"};
+  config.train.epochs = 1;
+  config.train.ensemble = "equal";
+  const Dataset data = small_dataset(config);
+  Progress quiet(Progress::Mode::kQuiet);
+  const TrainRun run = run_training(data, config, Context{}, quiet);
+  EXPECT_EQ(run.gate.mode, "equal");
+  EXPECT_EQ(run.ensemble->options().mode, "equal");
+  EXPECT_TRUE(run.ensemble->gate_parameters().empty());
+  EXPECT_EQ(run.gate.holdout_mse.count("static"), 0u);
+  EXPECT_EQ(run.gate.holdout_mse.count("gated"), 0u);
+}
+
 TEST(TrainingRun, AGateFittedOnValidationTurnsAwayFromAUselessMember) {
   // repeat-last is a fair forecaster; an lstm without its frame, barely trained, is noise. Fitted
   // on validation predictions, static weights must beat both the noise and the plain average.
