@@ -1,14 +1,13 @@
 #include "runtime_info.h"
 
 #include "core/version.h"
-#include "models/recurrent_cells.h"
-#include "tensor/context.h"
+#include "models/recurrent_inference.h"
 
 namespace spikecast::app {
 
 std::string version_text() {
   return std::string("spikecast ") + SPIKECAST_VERSION + " (" + SPIKECAST_GIT_COMMIT + ")\n" +
-         runtime_summary() + ", CPU cell kernels " + models::cells::to_string(models::cells::kernel_isa());
+         models::runtime_summary_with_kernels();
 }
 
 }  // namespace spikecast::app

@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "models/dynamic_ensemble.h"
 #include "models/model_registry.h"
-#include "models/recurrent_cells.h"
+#include "models/recurrent_inference.h"
 #include "tensor/compat.h"
 #include "tensor/graphed_call.h"
 
@@ -53,7 +53,7 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
                         {"date", utc_now()},
                         {"device", ctx.device.str()},
                         {"precision", to_string(ctx.precision)},
-                        {"runtime", runtime_summary() + ", CPU cell kernels " + models::cells::to_string(models::cells::kernel_isa())},
+                        {"runtime", models::runtime_summary_with_kernels()},
                         {"users_windows", kUsersWindows},
                         {"train_cuda_graphs", o.cuda_graphs && ctx.is_cuda()},
                         {"errors", nlohmann::json::object()}};

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "models/recurrent_cells.h"
 #include "models/sequence_ops.h"
+#include "tensor/context.h"
 
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
@@ -508,6 +509,10 @@ torch::Tensor run_recurrent_stack(const std::vector<StackedLayer>& layers, torch
     h = i + 1 < layers.size() ? dropout->forward(y) : y;
   }
   return h;
+}
+
+std::string runtime_summary_with_kernels() {
+  return runtime_summary() + ", CPU cell kernels " + cells::to_string(cells::kernel_isa());
 }
 
 }  // namespace spikecast::models

@@ -15,6 +15,7 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 namespace spikecast::models {
@@ -27,6 +28,10 @@ constexpr int64_t kTiledKernelMinBatch = 64;
 // x [B, T, I] (batch_first modules) -> every step's output [B, T, directions * H].
 torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x);
 torch::Tensor run_recurrent(torch::nn::GRU& layer, const torch::Tensor& x);
+
+// tensor/context.h's runtime_summary() and the CPU cell kernel variant in use, as `spikecast
+// --version` and the bench's JSON print them ("..., CPU cell kernels avx512").
+std::string runtime_summary_with_kernels();
 
 // Whether this build has the CUDA layer kernel and `device` (a CUDA card) can run it.
 bool cuda_cell_kernels_available(const torch::Device& device);
