@@ -51,12 +51,16 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                        {"suppress_rows", &o.suppress_rows},
                                        {"recurrence_length", &o.recurrence_length},
                                        {"recurrence_history", &o.recurrence_history},
-                                       {"range_history", &o.range_history}};
+                                       {"range_history", &o.range_history},
+                                       {"context_levels", &o.context_levels},
+                                       {"context_order", &o.context_order}};
   std::map<std::string, bool*> b = {{"use_level", &o.use_level},       {"use_change", &o.use_change},
                                     {"use_shift", &o.use_shift},       {"use_volatility", &o.use_volatility},
                                     {"use_seasonal", &o.use_seasonal},
                                     {"use_recurrence", &o.use_recurrence},
                                     {"use_range", &o.use_range},
+                                    {"use_context", &o.use_context},
+                                    {"context_fusion", &o.context_fusion},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
                                     {"median_excess", &o.median_excess}};
   if (d.count(k)) *d[k] = v;

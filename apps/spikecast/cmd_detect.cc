@@ -291,7 +291,7 @@ Command detect_command() {
             sub.add_option("--columns", f->columns, "value columns (default: every other column)")->delimiter(',');
             sub.add_option("--probation", f->probation, "probationary fraction of each file, scored 0 (default 0.15, at most 750 rows)")
                 ->check(CLI::Range(0.0, 0.99));
-            sub.add_option("--threshold", f->threshold, "score at or above which a row is a detection (default 0.40)")
+            sub.add_option("--threshold", f->threshold, "score at or above which a row is a detection (default 0.42)")
                 ->check(CLI::Range(0.0, 1.1));
             auto* labels = sub.add_option("--labels", f->labels, "anomaly timestamps: a CSV (first column) or NAB labels JSON");
             auto* label_col = sub.add_option("--label-column", f->label_column, "0/1 ground-truth column in FILE (e.g. is_spike)");

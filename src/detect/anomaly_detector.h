@@ -3,7 +3,9 @@
 // of change, level shift, volatility change, seasonal residual when a period is found, a new high
 // or low) each give a z-score against the rows before; each z becomes a tail probability under that detector's own
 // history (detect/tail_calibrator.h); the row's surprise is the smallest p-value over detectors and
-// columns with a Bonferroni correction, in decades S = -log10 p. Repeated alarms right after one are
+// columns with a Bonferroni correction, in decades S = -log10 p, combined per column by Fisher's
+// method with the p-value of a context novelty (detect/context_novelty.h: is this level new after
+// the levels before it?). Repeated alarms right after one are
 // damped, and anomaly_score = 1 - 10^(-S / score_decades). The score of row t uses rows 0..t only;
 // the first rows (the probationary period) are learned from and scored 0.
 #pragma once

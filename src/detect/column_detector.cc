@@ -34,8 +34,15 @@ double mean_abs_lag_diff(const std::vector<double>& h, int64_t lag) {
 
 }  // namespace
 
+double fisher_combined_decades(double s1, double s2) {
+  // -log10 of q (1 - ln q) with -log10 q = s1 + s2: the chi-square survival of -2 ln q at 4
+  // degrees of freedom.
+  const double s = std::max(0.0, s1) + std::max(0.0, s2);
+  return std::max(0.0, s - std::log10(1.0 + s * std::log(10.0)));
+}
+
 const char* sub_detector_name(int d) {
-  static const char* const kNames[] = {"level_short", "level_long", "change", "shift", "volatility", "seasonal", "range"};
+  static const char* const kNames[] = {"level_short", "level_long", "change", "shift", "volatility", "seasonal", "range", "context"};
   return d >= 0 && d < kNumSubDetectors ? kNames[d] : "?";
 }
 
@@ -53,7 +60,8 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
       calibrators_{TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
-                   TailCalibrator(calibrator_options(options))},
+                   TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))},
+      context_(options.context_levels, options.context_order, probation),
       recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
       recurrence_calibrator_(calibrator_options(options)) {}
 
@@ -117,6 +125,8 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
   double surprise = 0.0;
   // Every row (NaN included, so no subsequence spans a gap) goes through the recurrence search.
   const double recurrence = options_.use_recurrence ? recurrence_.update(x) : kNaN;
+  // So does the context memory (a NaN restarts its contexts).
+  const double context = options_.use_context ? context_.update(x) : kNaN;
   if (std::isfinite(x)) {
     const double floor = scale_floor();
     const size_t nv = values_.size();
@@ -198,16 +208,26 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       z[kRange] = std::max({0.0, x - range_max_.front().second, range_min_.front().second - x}) / floor;
     }
 
-    // Calibrate: each detector's p-value under its own past, Bonferroni over the active ones.
-    double best = 0.0;
+    z[kContext] = context;
+
+    // Calibrate: each detector's p-value under its own past, Bonferroni over the active ones. With
+    // context_fusion the context novelty stays out of that minimum: it is other evidence (which
+    // level follows which, not how far a value lies from recent ones), combined below.
+    double best = 0.0, context_surprise = 0.0;
     int active = 0;
+    bool context_active = false;
     for (int k = 0; k < kNumSubDetectors; ++k) {
       double s = 0.0;
       if (std::isfinite(z[k])) {
         TailCalibrator& cal = calibrators_[static_cast<size_t>(k)];
         if (cal.count() >= options_.min_history) {
           s = -std::log10(cal.p_value(z[k]));
-          ++active;
+          if (k == kContext && options_.context_fusion) {
+            context_active = true;
+            context_surprise = s;
+          } else {
+            ++active;
+          }
         }
         // Extreme values are learned with a small weight: a long anomaly would otherwise teach the
         // calibrator that its kind is normal, and the next one of that kind would pass unnoticed;
@@ -216,9 +236,12 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         cal.add(z[k], learn_weight(s, row));
       }
       if (per_detector) (*per_detector)[static_cast<size_t>(k)] = s;
-      best = std::max(best, s);
+      if (k != kContext || !options_.context_fusion) best = std::max(best, s);
     }
     if (active > 0) surprise = std::max(0.0, best - std::log10(static_cast<double>(active)));
+    // A value far from the recent ones that also breaks the learned sequence of levels is
+    // stronger evidence than either alone: Fisher's method on the two p-values.
+    if (context_active) surprise = fisher_combined_decades(surprise, context_surprise);
 
     // Recurrence gate: the surprise of a row is capped by how new its latest stretch is. The
     // distance is taken in units of the scale floor (the series' usual step) and calibrated like

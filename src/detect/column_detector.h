@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "detect/context_novelty.h"
 #include "detect/detector_options.h"
 #include "detect/recurrence.h"
 #include "detect/robust_window.h"
@@ -16,8 +17,12 @@
 
 namespace spikecast::detect {
 
-enum SubDetector : int { kLevelShort, kLevelLong, kChange, kShift, kVolatility, kSeasonal, kRange, kNumSubDetectors };
+enum SubDetector : int { kLevelShort, kLevelLong, kChange, kShift, kVolatility, kSeasonal, kRange, kContext, kNumSubDetectors };
 const char* sub_detector_name(int d);
+
+// Fisher's combination of two independent p-values given in decades (s = -log10 p): with
+// q = p1 p2, the combined p = q (1 - ln q), returned in decades (0 when both are 0).
+double fisher_combined_decades(double s1, double s2);
 
 class ColumnDetector {
  public:
@@ -25,7 +30,9 @@ class ColumnDetector {
   // probation: rows learned in full (the end of probation), also where the period is first searched.
   ColumnDetector(const DetectorOptions& options, int64_t step_ms, int64_t probation);
 
-  // Surprise of x (decades >= 0) given the rows before it, capped by the recurrence gate; then
+  // Surprise of x (decades >= 0) given the rows before it: the statistical sub-detectors' best
+  // (Bonferroni), combined with the context novelty's by Fisher's method (or, without
+  // context_fusion, the context as one more sub-detector), capped by the recurrence gate; then
   // learns x. A NaN row returns 0 and is not learned. `per_detector`, when given, receives each sub-detector's surprise.
   double update(double x, std::array<double, kNumSubDetectors>* per_detector = nullptr);
 
@@ -52,6 +59,7 @@ class ColumnDetector {
   std::vector<double> search_history_;  // rows up to the last period search
   std::array<TailCalibrator, kNumSubDetectors> calibrators_;
   std::deque<std::pair<int64_t, double>> range_max_, range_min_;  // monotonic queues over range_history values
+  ContextNovelty context_;
   RecurrenceSearch recurrence_;
   TailCalibrator recurrence_calibrator_;
   double abs_diff_sum_ = 0.0, abs_level_sum_ = 0.0;

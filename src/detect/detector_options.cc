@@ -35,6 +35,8 @@ void DetectorOptions::validate() const {
         static_cast<double>(residual_window));
   check(range_history >= 1 && range_history <= 10000000, "range_history", "in [1, 10000000]",
         static_cast<double>(range_history));
+  check(context_levels >= 2 && context_levels <= 1000, "context_levels", "in [2, 1000]", static_cast<double>(context_levels));
+  check(context_order >= 0 && context_order <= 64, "context_order", "in [0, 64]", static_cast<double>(context_order));
   check(recurrence_length >= 2 && recurrence_length <= 256, "recurrence_length", "in [2, 256]",
         static_cast<double>(recurrence_length));
   check(recurrence_history >= 1 && recurrence_history <= 100000, "recurrence_history", "in [1, 100000]",
@@ -52,7 +54,7 @@ void DetectorOptions::validate() const {
   check(suppress_margin >= 0.0, "suppress_margin", ">= 0", suppress_margin);
   check(suppress_factor >= 0.0 && suppress_factor <= 1.0, "suppress_factor", "in [0, 1]", suppress_factor);
   check(score_decades > 0.0, "score_decades", "> 0", score_decades);
-  if (!use_level && !use_change && !use_shift && !use_volatility && !use_seasonal && !use_range) {
+  if (!use_level && !use_change && !use_shift && !use_volatility && !use_seasonal && !use_range && !use_context) {
     throw ConfigError("detect.use_level", "detect: at least one sub-detector must be enabled");
   }
 }

@@ -167,7 +167,16 @@ TEST(AnomalyDetector, RejectsBadOptions) {
   EXPECT_THROW(o.validate(), ConfigError);
   o = {};
   o.use_level = o.use_change = o.use_shift = o.use_volatility = o.use_seasonal = o.use_range = false;
+  o.use_context = false;
   EXPECT_THROW(AnomalyDetector(1, 10, 0, o), ConfigError);
+  o = {};
+  o.context_levels = 1;
+  try {
+    o.validate();
+    ADD_FAILURE() << "context_levels = 1 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "detect.context_levels");
+  }
 }
 
 double nab_standard(const std::vector<LabelledSeries>& corpus, bool constant) {
@@ -215,9 +224,12 @@ TEST(AnomalyDetector, ARecurringLargeChangeBecomesNormal) {
   for (size_t i = 2016; i < v.size(); ++i) late += s[i] >= kDefaultDetectionThreshold;
   EXPECT_EQ(late, 0) << "alarms in the second week";
   // Either mechanism alone suffices: learning extremes (checked here without the recurrence gate,
-  // and failing with extremes never learned) and the gate (the next test).
+  // and failing with extremes never learned) and the gate (the next test). Without the gate the
+  // context novelty is off too: its Fisher combination counts a recurring edge twice (a rare
+  // transition between levels and a large change), and the gate is what makes that edge normal.
   DetectorOptions learned;
   learned.use_recurrence = false;
+  learned.use_context = false;
   const auto s1 = scores_of(v, learned);
   int64_t late1 = 0;
   for (size_t i = 2016; i < v.size(); ++i) late1 += s1[i] >= kDefaultDetectionThreshold;
@@ -287,12 +299,65 @@ TEST(AnomalyDetector, ANewHighAlarmsThroughTheRangeSubDetector) {
   for (int64_t r = 3490; r < 3720; ++r) v[static_cast<size_t>(r)] = 3.0;
   v[3500] = 100.0;
   v[3700] = 55.0;
+  // The context novelty sees the new high too (a level never seen), so both are off here.
   DetectorOptions off;
   off.use_range = false;
-  const auto on_scores = scores_of(v), off_scores = scores_of(v, off);
+  off.use_context = false;
+  DetectorOptions range_only = off;
+  range_only.use_range = true;
+  const auto on_scores = scores_of(v, range_only), off_scores = scores_of(v, off);
   EXPECT_GE(on_scores[3500], kDefaultDetectionThreshold);
   EXPECT_LT(off_scores[3500], kDefaultDetectionThreshold) << "without it the new high does not alarm (it is what helps)";
+  EXPECT_GE(scores_of(v)[3500], kDefaultDetectionThreshold) << "the default";
   EXPECT_LT(on_scores[3700], kDefaultDetectionThreshold) << "a spike of a usual height";
+  EXPECT_LT(scores_of(v)[3700], kDefaultDetectionThreshold) << "a spike of a usual height, default";
+}
+
+// Plateaus at 0, 10, 20, 30 visited in that order and back to 0, each 8-16 five-minute rows long
+// (no fixed period), with a little noise; once, at `skip_at`, the climb goes from 0 straight to 20.
+// That value is usual, and so is the size of the jump (the drop from 30 is larger); only the order
+// of the levels is new. Returns the series and the first row of the skip.
+std::vector<double> irregular_staircase(int64_t n, int64_t skip_at, int64_t* skip_row) {
+  Rng rng(8);
+  std::vector<double> v;
+  int64_t step = 0;
+  bool skipped = false;
+  while (static_cast<int64_t>(v.size()) < n) {
+    const int64_t len = 8 + static_cast<int64_t>(9 * rng.uniform());
+    for (int64_t k = 0; k < len && static_cast<int64_t>(v.size()) < n; ++k) {
+      v.push_back(10.0 * static_cast<double>(step) + 0.3 * rng.normal());
+    }
+    step = (step + 1) % 4;
+    if (step == 1 && !skipped && static_cast<int64_t>(v.size()) >= skip_at) {
+      step = 2;
+      skipped = true;
+      *skip_row = static_cast<int64_t>(v.size());
+    }
+  }
+  return v;
+}
+
+TEST(AnomalyDetector, ANovelContextAlarmsThroughTheContextNovelty) {
+  int64_t skip = -1;
+  const auto v = irregular_staircase(4032, 3300, &skip);
+  ASSERT_GT(skip, 3300);
+  DetectorOptions off;
+  off.use_context = false;
+  const auto with = scores_of(v), without = scores_of(v, off);
+  float peak_with = 0.0f, peak_without = 0.0f;
+  for (int64_t i = skip; i < skip + 8; ++i) {
+    peak_with = std::max(peak_with, with[static_cast<size_t>(i)]);
+    peak_without = std::max(peak_without, without[static_cast<size_t>(i)]);
+  }
+  EXPECT_GE(peak_with, kDefaultDetectionThreshold);
+  EXPECT_LT(peak_without, kDefaultDetectionThreshold) << "the context novelty is what finds it";
+  // The staircase itself, before and after, does not alarm.
+  int64_t alarms = 0;
+  for (int64_t i = 1000; i < 4032; ++i) {
+    if (i >= skip && i < skip + 48) continue;
+    alarms += with[static_cast<size_t>(i)] >= kDefaultDetectionThreshold;
+  }
+  EXPECT_EQ(alarms, 0);
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "detect/context_novelty.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace spikecast::detect {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr uint64_t kFollowTag = 0x9e3779b97f4a7c15ULL;  // separates (context, level) keys from contexts
+
+}  // namespace
+
+ContextNovelty::ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows)
+    : levels_(levels), order_(static_cast<size_t>(order)), learn_rows_(std::max<int64_t>(learn_rows, 16)) {}
+
+uint64_t ContextNovelty::mix(uint64_t h, uint64_t v) {
+  // splitmix64's finaliser over the running hash and the next value: a context of k levels is a
+  // chain of k mixes.
+  uint64_t z = h + 0x9e3779b97f4a7c15ULL + v * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+int64_t ContextNovelty::level_of(double x) const {
+  // Levels outside [0, levels) are values beyond the learning period's range, each a level of its own.
+  return static_cast<int64_t>(std::clamp(std::floor((x - low_) / width_), -1e15, 1e15));
+}
+
+void ContextNovelty::fix_bins() {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, abs_sum = 0.0;
+  int64_t n = 0;
+  for (double v : pending_) {
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    abs_sum += std::fabs(v);
+    ++n;
+  }
+  if (n == 0) return;  // nothing finite yet: try again at the next value
+  // The top of the range falls inside the last level; a flat period gets a width of a millionth of
+  // its magnitude, so any departure from it is a new level.
+  low_ = lo;
+  width_ = std::max({(hi - lo) / static_cast<double>(levels_) * (1.0 + 1e-9),
+                     1e-6 * abs_sum / static_cast<double>(n), 1e-300});
+  std::vector<double> replay;
+  replay.swap(pending_);
+  for (double v : replay) {
+    if (std::isfinite(v)) {
+      observe(level_of(v), false);
+    } else {
+      recent_.clear();
+    }
+  }
+}
+
+double ContextNovelty::observe(int64_t level, bool score) {
+  // Contexts of 0..order_ levels before this one (order 0: the level's overall frequency). After a
+  // context seen c times, c_s of them followed by `level`, its share is (c_s + 0.5) / (c + 0.5):
+  // 1 (no surprise) for the level that has always followed it, 0.5 / (c + 0.5) for a new one
+  // after a context seen c times, 0.5 / (rows + 0.5) for a level never seen at all.
+  double surprise = 0.0;
+  uint64_t h = 0;
+  const size_t k_max = recent_.size();
+  for (size_t k = 0; k <= k_max; ++k) {
+    if (k > 0) h = mix(h, static_cast<uint64_t>(recent_[k_max - k]));
+    const uint64_t key = mix(h, static_cast<uint64_t>(k));
+    uint32_t& c = context_counts_[key];
+    uint32_t& c_s = follow_counts_[mix(key ^ kFollowTag, static_cast<uint64_t>(level))];
+    if (score && c > 0) {
+      surprise = std::max(surprise, -std::log((static_cast<double>(c_s) + 0.5) / (static_cast<double>(c) + 0.5)));
+    }
+    ++c;
+    ++c_s;
+  }
+  recent_.push_back(level);
+  if (recent_.size() > order_) recent_.erase(recent_.begin());
+  return surprise;
+}
+
+double ContextNovelty::update(double x) {
+  if (!ready()) {
+    pending_.push_back(x);
+    if (static_cast<int64_t>(pending_.size()) >= learn_rows_) fix_bins();
+    return kNaN;
+  }
+  if (!std::isfinite(x)) {
+    recent_.clear();
+    return kNaN;
+  }
+  return observe(level_of(x), true);
+}
+
+}  // namespace spikecast::detect

@@ -1,0 +1,53 @@
+// Has the newest value been seen in this context before? The series is quantised into a few levels
+// (bins fixed at the end of a learning period from its range, so a value beyond that range is a
+// level of its own), and a memory of contexts counts which level followed each run of the last
+// 1..order levels. The surprise of a value is how badly the contexts before it predicted it:
+// -ln of the smoothed share of its level among what followed each context, taken over the orders
+// whose context has been seen (the largest one: a well-established context followed by something
+// new is the most surprising). A pattern that repeats is learned and predicted; a level or a
+// transition never seen after a context seen many times stands out.
+//
+// The idea is that of the Contextual Anomaly Detector (CAD OSE, M. Smirnov, 2016; NAB's
+// nab/detectors/context_ose): quantised values, a memory of left/right contexts, and an anomaly
+// score from the share of predicted contexts not confirmed and of contexts never seen. This is a
+// simpler variable-order context model (a count per context and per context-and-level, as in
+// prediction by partial matching), written from that description, with bins set causally.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace spikecast::detect {
+
+class ContextNovelty {
+ public:
+  // levels: bins over the learning period's range; order: longest context (levels before the
+  // newest); learn_rows: the learning period, after which the bins are fixed and the values seen so
+  // far are replayed into the memory.
+  ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows);
+
+  // Appends x (NaN = a missing row: contexts restart after it) and returns the surprise of its
+  // level given the contexts before it (>= 0), NaN while the bins are not set or for a NaN row.
+  double update(double x);
+
+  int64_t level_of(double x) const;  // after the bins are set
+  bool ready() const { return width_ > 0.0; }
+
+ private:
+  void fix_bins();
+  double observe(int64_t level, bool score);  // surprise of `level`, then learns it
+  static uint64_t mix(uint64_t h, uint64_t v);
+
+  int64_t levels_;
+  size_t order_;
+  int64_t learn_rows_;
+  double low_ = 0.0, width_ = 0.0;
+  std::vector<double> pending_;      // values of the learning period (NaN kept)
+  std::vector<int64_t> recent_;      // the newest levels, at most order_, oldest first
+  std::unordered_map<uint64_t, uint32_t> context_counts_;  // hash(context) -> times seen
+  std::unordered_map<uint64_t, uint32_t> follow_counts_;   // hash(context, level) -> times followed by it
+};
+
+}  // namespace spikecast::detect
