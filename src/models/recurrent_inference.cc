@@ -3,12 +3,14 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "models/recurrent_cells.h"
+#include "models/recurrent_sequence.h"
 #include "models/sequence_ops.h"
 #include "tensor/context.h"
 
@@ -373,7 +375,18 @@ RecurrentModule recurrent_module(const torch::nn::Module& layer) {
   return {};
 }
 
-enum class Path { kModule, kCpuCells, kCudaKernel, kCudaTiled };
+enum class Path { kModule, kCpuCells, kCpuSequence, kCudaKernel, kCudaTiled };
+
+// SPIKECAST_CPU_SEQUENCE_KERNELS=0: a diagnostic switch, read once, that sends CPU training and
+// large-batch CPU inference back to the module's own forward (for measuring recurrent_sequence.h
+// against it, docs/performance.md).
+bool cpu_sequence_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("SPIKECAST_CPU_SEQUENCE_KERNELS");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return enabled;
+}
 
 // Whether a kernel may run `layer` on `x`: in inference (a batch_first layer without projections,
 // autograd off, module in eval mode).
@@ -392,7 +405,8 @@ bool inference_at_small_batch(const torch::nn::Module& layer, const torch::nn::d
 // Which path runs `layer` on `x`.
 Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
               const torch::Tensor& x) {
-  if (!in_inference(layer, o, x)) return Path::kModule;
+  const bool cpu_sequence = cpu_sequence_enabled() && cpu_sequence_takes(layer, x);
+  if (!in_inference(layer, o, x)) return cpu_sequence ? Path::kCpuSequence : Path::kModule;
   if (x.size(0) <= kCellKernelMaxBatch) {
     if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return Path::kCpuCells;
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
@@ -404,7 +418,7 @@ Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOption
 #else
   (void)cell;
 #endif
-  return Path::kModule;
+  return cpu_sequence ? Path::kCpuSequence : Path::kModule;
 }
 
 // `layer` (an LSTM or GRU module) on x, by the path path_for() picks.
@@ -414,6 +428,8 @@ torch::Tensor run_module(torch::nn::Module& layer, const torch::Tensor& x) {
   switch (path_for(layer, *m.options, m.cell, x)) {
     case Path::kCpuCells:
       return cell_forward(layer, *m.options, m.cell, x);
+    case Path::kCpuSequence:
+      return cpu_sequence_forward(layer, x);
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
     case Path::kCudaKernel:
       return cuda_forward(m.cell, kernel_layers(layer, *m.options), m.options->bidirectional(), x);

@@ -6,8 +6,9 @@
 // stack of layers as a wavefront, in one launch, in float32 also under autocast, and lets the
 // ensemble's members run at the same time. Under CUDA autocast at batch >= kTiledKernelMinBatch
 // (compute capability 8.0+, widths 32, 64, 128) each layer runs the tensor-core kernel of
-// recurrent_tiled_cuda.h, in float16 as cuDNN does under autocast. In every other case (training,
-// float32 large batches, older cards) it calls the module's own forward.
+// recurrent_tiled_cuda.h, in float16 as cuDNN does under autocast. On the CPU in float32, training and
+// batches above the cell kernels' run the sequence path of recurrent_sequence.h. In every other case
+// (CUDA training, float32 large batches on CUDA, older cards) it calls the module's own forward.
 // The paths compute the same function; tests/models/recurrent_inference_test.cc holds them to
 // 1e-5 of each other (the CUDA kernel against the CPU module to 1e-4; the tensor-core kernel to
 // twice cuDNN's own error under the same autocast).
@@ -36,7 +37,8 @@ std::string runtime_summary_with_kernels();
 // Whether this build has the CUDA layer kernel and `device` (a CUDA card) can run it.
 bool cuda_cell_kernels_available(const torch::Device& device);
 
-// Whether run_recurrent() would take a cell-kernel path (CPU or CUDA) for this module and input.
+// Whether run_recurrent() would take one of spikecast's paths (CPU cells, CPU sequence or CUDA) for
+// this module and input rather than the module's own forward.
 bool uses_cell_kernels(const torch::nn::Module& layer, const torch::Tensor& x);
 
 // One layer of a member's stack: a unidirectional LSTM or GRU module (torch::nn::LSTMImpl or

@@ -258,15 +258,18 @@ INSTANTIATE_TEST_SUITE_P(Shapes, TiledLayer,
                                            LayerCase{true, 7, 32, 1, false, 64}),
                          [](const ::testing::TestParamInfo<LayerCase>& info) { return name_of(info.param); });
 
+// On the CPU in float32 every batch_first layer without projections takes one of spikecast's paths:
+// the cell kernels in inference at small batch, the sequence path (recurrent_sequence.h) in training
+// and at larger batches. Other dtypes and sequence-first modules take LibTorch's.
 TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
   torch::nn::LSTM m(torch::nn::LSTMOptions(4, 8).batch_first(true));
   const torch::Tensor x = torch::randn({2, 10, 4});
-  EXPECT_FALSE(uses_cell_kernels(*m, x)) << "training mode";
+  EXPECT_TRUE(uses_cell_kernels(*m, x)) << "training mode: the sequence path";
   m->eval();
-  EXPECT_FALSE(uses_cell_kernels(*m, x)) << "autograd on";
+  EXPECT_TRUE(uses_cell_kernels(*m, x)) << "autograd on: the sequence path";
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(uses_cell_kernels(*m, x));
-  EXPECT_FALSE(uses_cell_kernels(*m, torch::randn({kCellKernelMaxBatch + 1, 10, 4})));
+  EXPECT_TRUE(uses_cell_kernels(*m, torch::randn({kCellKernelMaxBatch + 1, 10, 4})));
   EXPECT_FALSE(uses_cell_kernels(*m, x.to(torch::kFloat64)));
   torch::nn::LSTM seq_first(torch::nn::LSTMOptions(4, 8));
   seq_first->eval();
@@ -274,7 +277,7 @@ TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
 }
 
 // Every recurrent member on every device: a batch of one (cell kernels) equals that window's row of
-// a batch too large for them (LibTorch's path), and on CUDA equals the CPU's forecast.
+// a batch too large for them (the sequence path on the CPU), and on CUDA equals the CPU's forecast.
 TEST(RecurrentInference, MembersGiveTheSameForecastOnBothPaths) {
   for (const torch::Device& device : test::test_devices()) {
     // cuDNN's TF32 convolutions (PyTorch's default) would differ from the CPU by ~1e-3.

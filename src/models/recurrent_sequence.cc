@@ -1,0 +1,226 @@
+#include "models/recurrent_sequence.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "models/recurrent_sequence_cells.h"
+
+namespace spikecast::models {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+float* f32(const Tensor& t) { return t.data_ptr<float>(); }
+
+// The step order of a direction: forward t = 0 .. T-1, reverse t = T-1 .. 0. `previous(t)` is the
+// step whose state t reads.
+struct Steps {
+  int64_t count;
+  bool reverse;
+  int64_t at(int64_t s) const { return reverse ? count - 1 - s : s; }
+  int64_t previous(int64_t t) const { return reverse ? t + 1 : t - 1; }
+};
+
+// x [B, T, I] as time-major rows [T * B, I], the layout every product here uses.
+Tensor time_major(const Tensor& x) { return x.transpose(0, 1).contiguous().view({-1, x.size(2)}); }
+
+// dW_hh = sum over steps with a previous state of dgates_t^T h_prev(t): one product of the steps'
+// gradients with the states shifted by one step. dg [T, B, G], hs [T, B, H], both time-major.
+Tensor recurrent_weight_grad(const Tensor& dg, const Tensor& hs, bool reverse) {
+  const int64_t t = dg.size(0), b = dg.size(1);
+  if (t < 2) return torch::zeros({dg.size(2), hs.size(2)}, dg.options());
+  const Tensor d = dg.narrow(0, reverse ? 0 : 1, t - 1).reshape({(t - 1) * b, dg.size(2)});
+  const Tensor h = hs.narrow(0, reverse ? 1 : 0, t - 1).reshape({(t - 1) * b, hs.size(2)});
+  return torch::mm(d.t(), h);
+}
+
+// The bias a layer adds (zeros when the module has none).
+Tensor bias_or_zeros(const Tensor& b, int64_t gates, const Tensor& like) {
+  return b.defined() ? b : torch::zeros({gates}, like.options());
+}
+
+// One LSTM direction. Inputs: x [B, T, I], w_ih [4H, I], w_hh [4H, H], b [4H] (b_ih + b_hh); output
+// y [B, T, H]. Kept for backward: x, the weights, the activations [T, B, 4H], c and h [T, B, H].
+struct LstmDirection : torch::autograd::Function<LstmDirection> {
+  struct Result {
+    Tensor y, act, c, h;
+  };
+
+  static Result run(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b, bool reverse) {
+    const int64_t batch = x.size(0), steps = x.size(1), hidden = w_hh.size(1);
+    Result r;
+    r.act = torch::addmm(b, time_major(x), w_ih.t()).view({steps, batch, 4 * hidden});
+    r.c = torch::empty({steps, batch, hidden}, x.options());
+    r.h = torch::empty({steps, batch, hidden}, x.options());
+    const Tensor w_hh_t = w_hh.t();
+    const Steps order{steps, reverse};
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = order.at(s), p = order.previous(t);
+      Tensor gates = r.act[t];
+      if (s > 0) gates.addmm_(r.h[p], w_hh_t);
+      cells::lstm_step_forward(f32(gates), s > 0 ? f32(r.c[p]) : nullptr, f32(r.c[t]), f32(r.h[t]),
+                               {batch, hidden});
+    }
+    r.y = r.h.transpose(0, 1).contiguous();
+    return r;
+  }
+
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh,
+                        const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
+    Result r = run(x, w_ih, w_hh, b_ih + b_hh, reverse);
+    ctx->save_for_backward({x, w_ih, w_hh, r.act, r.c, r.h});
+    ctx->saved_data["reverse"] = reverse;
+    return r.y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    const variable_list saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &w_ih = saved[1], &w_hh = saved[2], &act = saved[3], &c = saved[4], &h = saved[5];
+    const bool reverse = ctx->saved_data["reverse"].toBool();
+    const int64_t batch = x.size(0), steps = x.size(1), hidden = w_hh.size(1);
+    const Tensor dy = grad[0].transpose(0, 1).contiguous();  // [T, B, H]
+    Tensor dg = torch::empty({steps, batch, 4 * hidden}, x.options());
+    Tensor dh = torch::zeros({batch, hidden}, x.options()), dc = torch::zeros({batch, hidden}, x.options());
+    const Steps order{steps, reverse};
+    for (int64_t s = steps - 1; s >= 0; --s) {
+      const int64_t t = order.at(s), p = order.previous(t);
+      cells::lstm_step_backward(f32(act[t]), f32(c[t]), s > 0 ? f32(c[p]) : nullptr, f32(dy[t]), f32(dh), f32(dc),
+                                f32(dg[t]), {batch, hidden});
+      if (s > 0) torch::mm_out(dh, dg[t], w_hh);
+    }
+    const Tensor flat = dg.view({steps * batch, 4 * hidden});
+    variable_list out(6);  // one per input of apply(): x, w_ih, w_hh, b_ih, b_hh, reverse
+    if (ctx->needs_input_grad(0)) out[0] = torch::mm(flat, w_ih).view({steps, batch, x.size(2)}).transpose(0, 1);
+    if (ctx->needs_input_grad(1)) out[1] = torch::mm(flat.t(), time_major(x));
+    if (ctx->needs_input_grad(2)) out[2] = recurrent_weight_grad(dg, h, reverse);
+    if (ctx->needs_input_grad(3) || ctx->needs_input_grad(4)) {
+      const Tensor db = flat.sum(0);
+      out[3] = db;
+      out[4] = db;
+    }
+    return out;
+  }
+};
+
+// One GRU direction. Inputs as the LSTM's, with b_ih and b_hh apart (b_hh sits inside r * (...)).
+// Kept for backward: x, the weights, the activations (r, z, n) [T, B, 3H], W_hh h + b_hh [T, B, 3H]
+// and h [T, B, H].
+struct GruDirection : torch::autograd::Function<GruDirection> {
+  struct Result {
+    Tensor y, act, hg, h;
+  };
+
+  static Result run(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
+                    bool reverse) {
+    const int64_t batch = x.size(0), steps = x.size(1), hidden = w_hh.size(1);
+    Result r;
+    r.act = torch::addmm(b_ih, time_major(x), w_ih.t()).view({steps, batch, 3 * hidden});
+    r.hg = torch::empty({steps, batch, 3 * hidden}, x.options());
+    r.h = torch::empty({steps, batch, hidden}, x.options());
+    const Tensor w_hh_t = w_hh.t();
+    const Steps order{steps, reverse};
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = order.at(s), p = order.previous(t);
+      Tensor hg = r.hg[t];
+      if (s > 0) torch::addmm_out(hg, b_hh, r.h[p], w_hh_t);
+      else hg.copy_(b_hh.expand({batch, 3 * hidden}));
+      cells::gru_step_forward(f32(r.act[t]), f32(hg), s > 0 ? f32(r.h[p]) : nullptr, f32(r.h[t]), {batch, hidden});
+    }
+    r.y = r.h.transpose(0, 1).contiguous();
+    return r;
+  }
+
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh,
+                        const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
+    Result r = run(x, w_ih, w_hh, b_ih, b_hh, reverse);
+    ctx->save_for_backward({x, w_ih, w_hh, r.act, r.hg, r.h});
+    ctx->saved_data["reverse"] = reverse;
+    return r.y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    const variable_list saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &w_ih = saved[1], &w_hh = saved[2], &act = saved[3], &hg = saved[4], &h = saved[5];
+    const bool reverse = ctx->saved_data["reverse"].toBool();
+    const int64_t batch = x.size(0), steps = x.size(1), hidden = w_hh.size(1);
+    const Tensor dy = grad[0].transpose(0, 1).contiguous();  // [T, B, H]
+    Tensor dxg = torch::empty({steps, batch, 3 * hidden}, x.options());
+    Tensor dhg = torch::empty({steps, batch, 3 * hidden}, x.options());
+    Tensor dh = torch::zeros({batch, hidden}, x.options()), dh_prev = torch::empty({batch, hidden}, x.options());
+    const Steps order{steps, reverse};
+    for (int64_t s = steps - 1; s >= 0; --s) {
+      const int64_t t = order.at(s), p = order.previous(t);
+      cells::gru_step_backward(f32(act[t]), f32(hg[t]), s > 0 ? f32(h[p]) : nullptr, f32(dy[t]), f32(dh), f32(dxg[t]),
+                               f32(dhg[t]), f32(dh_prev), {batch, hidden});
+      if (s > 0) torch::addmm_out(dh, dh_prev, dhg[t], w_hh);
+    }
+    const Tensor flat_x = dxg.view({steps * batch, 3 * hidden}), flat_h = dhg.view({steps * batch, 3 * hidden});
+    variable_list out(6);  // one per input of apply(): x, w_ih, w_hh, b_ih, b_hh, reverse
+    if (ctx->needs_input_grad(0)) out[0] = torch::mm(flat_x, w_ih).view({steps, batch, x.size(2)}).transpose(0, 1);
+    if (ctx->needs_input_grad(1)) out[1] = torch::mm(flat_x.t(), time_major(x));
+    if (ctx->needs_input_grad(2)) out[2] = recurrent_weight_grad(dhg, h, reverse);
+    if (ctx->needs_input_grad(3)) out[3] = flat_x.sum(0);
+    if (ctx->needs_input_grad(4)) out[4] = flat_h.sum(0);
+    return out;
+  }
+};
+
+struct Module {
+  const torch::nn::detail::RNNOptionsBase* options = nullptr;
+  bool gru = false;
+};
+
+Module module_of(const torch::nn::Module& layer) {
+  if (const auto* lstm = dynamic_cast<const torch::nn::LSTMImpl*>(&layer)) return {&lstm->options_base, false};
+  if (const auto* gru = dynamic_cast<const torch::nn::GRUImpl*>(&layer)) return {&gru->options_base, true};
+  return {};
+}
+
+Tensor direction(const torch::OrderedDict<std::string, Tensor>& params, const Module& m, const Tensor& x,
+                 int64_t layer, bool reverse) {
+  const std::string sfx = "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
+  const auto get = [&](const std::string& name) -> Tensor {
+    const Tensor* p = params.find(name + sfx);
+    if (p == nullptr) throw ModelError("recurrent layer has no parameter '" + name + sfx + "'");
+    return *p;
+  };
+  const Tensor w_ih = get("weight_ih"), w_hh = get("weight_hh");
+  const int64_t gates = w_hh.size(0);
+  const Tensor b_ih = bias_or_zeros(m.options->bias() ? get("bias_ih") : Tensor(), gates, x);
+  const Tensor b_hh = bias_or_zeros(m.options->bias() ? get("bias_hh") : Tensor(), gates, x);
+  if (!torch::GradMode::is_enabled()) {
+    return m.gru ? GruDirection::run(x, w_ih, w_hh, b_ih, b_hh, reverse).y
+                 : LstmDirection::run(x, w_ih, w_hh, b_ih + b_hh, reverse).y;
+  }
+  return m.gru ? GruDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse)
+               : LstmDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse);
+}
+
+}  // namespace
+
+bool cpu_sequence_takes(const torch::nn::Module& layer, const torch::Tensor& x) {
+  const Module m = module_of(layer);
+  return m.options != nullptr && m.options->batch_first() && m.options->proj_size() == 0 && x.dim() == 3 &&
+         x.size(0) >= 1 && x.size(1) >= 1 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+}
+
+torch::Tensor cpu_sequence_forward(torch::nn::Module& layer, const torch::Tensor& x) {
+  if (!cpu_sequence_takes(layer, x))
+    throw ModelError("cpu_sequence_forward: needs a batch_first LSTM or GRU module without projections and a "
+                     "float32 CPU input [B, T, I]");
+  const Module m = module_of(layer);
+  const auto params = layer.named_parameters(/*recurse=*/false);
+  Tensor h = x.contiguous();
+  for (int64_t l = 0; l < m.options->num_layers(); ++l) {
+    if (l > 0 && layer.is_training() && m.options->dropout() > 0) h = torch::dropout(h, m.options->dropout(), true);
+    Tensor y = direction(params, m, h, l, false);
+    if (m.options->bidirectional()) y = torch::cat({y, direction(params, m, h, l, true)}, 2);
+    h = y;
+  }
+  return h;
+}
+
+}  // namespace spikecast::models
