@@ -7,7 +7,8 @@
 //    normalisation, no linear skip);
 //  - "live": the tensors one eager step's forward and loss add (what backward will need), by block
 //    size, and the peak backward adds on top of them.
-// Usage: train_memory [steps] [batch] [member...]   (default: 30 32 lstm gru cnn_lstm spike rule)
+// Usage: train_memory [steps] [batch] [features] [member...]
+//   (default: 30 32 12 lstm gru cnn_lstm spike rule; features 11 gives the peer's 100 x 12 windows)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -105,14 +106,15 @@ int main(int argc, char** argv) {
   }
   const int64_t steps = argc > 1 ? std::atoll(argv[1]) : 30;
   const int64_t batch = argc > 2 ? std::atoll(argv[2]) : 32;
-  std::vector<std::string> members(argv + std::min(argc, 3), argv + argc);
+  const int64_t features = argc > 3 ? std::atoll(argv[3]) : bench::kGeneratedFeatures;
+  std::vector<std::string> members(argv + std::min(argc, 4), argv + argc);
   if (members.empty()) members = {"lstm", "gru", "cnn_lstm", "spike", "rule"};
   const Context ctx = make_context("cuda", "fp32");
   seed_everything(1);
   const int64_t L = 100, H = 1;
   compat::synchronize(ctx.device);
   const int64_t empty = compat::cuda_allocated(0).current;
-  const bench::BenchData data = bench::make_bench_data(bench::kUsersWindows + L + H - 1, L, H, 1, ctx.device);
+  const bench::BenchData data = bench::make_bench_data({bench::kUsersWindows + L + H - 1, features, L, H, 1, {}}, ctx.device);
   compat::synchronize(ctx.device);
   std::printf("%s\n", nlohmann::json({{"what", "resident"},
                                       {"rows", data.dataset.table.rows()},

@@ -8,6 +8,7 @@
 
 #include "bench/bench_run.h"
 #include "command.h"
+#include "core/config_file.h"
 #include "core/error.h"
 #include "tensor/side_streams.h"
 
@@ -18,10 +19,12 @@ struct BenchArgs {
   bench::BenchOptions options;
   std::string device = "auto";
   std::string precision = "auto";
+  std::string config_path;
   std::string out;
 };
 
-void run_bench_command(const BenchArgs& args) {
+void run_bench_command(BenchArgs args) {
+  if (!args.config_path.empty()) apply_config_file(args.config_path, args.options.base);
   const Context ctx = make_context(args.device, args.precision);
   // On the device's work stream, where training and captures run (tensor/side_streams.h): the
   // memory measured is then that of one stream's cuBLAS workspace, as in `spikecast train`.
@@ -77,6 +80,12 @@ Command bench_command() {
                 ->capture_default_str();
             sub.add_option("--phases", o.phases, "matmul, train, budget, latency")->delimiter(',')->capture_default_str();
             sub.add_option("--seed", o.seed, "data and initialisation seed")->capture_default_str();
+            sub.add_option("--features", o.features,
+                           "generated features kept besides the target (11: the peer's 100 x 12 windows)")
+                ->capture_default_str();
+            sub.add_option("-c,--config", a->config_path,
+                           "TOML configuration: the [models.*] options and [train] settings the members are "
+                           "built and trained with");
             sub.add_option("--out", a->out, "write the JSON document here");
             sub.callback([a] { run_bench_command(*a); });
           }};

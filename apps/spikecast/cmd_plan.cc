@@ -46,7 +46,7 @@ void run_plan(const PlanArgs& a) {
   seed_everything(1);
   bench::Plan plan;
   run_on_work_stream(ctx.device, [&] {  // as `spikecast bench` measures (cmd_bench.cc)
-    const bench::BenchData data = bench::make_bench_data(a.rows, bench::kUsersInputLength, 1, 1, ctx.device);
+    const bench::BenchData data = bench::make_bench_data({a.rows, bench::kGeneratedFeatures, bench::kUsersInputLength, 1, 1, {}}, ctx.device);
     plan = bench::make_plan(data, a.options, ctx);
   });
   print_plan(plan, a.options, ctx);

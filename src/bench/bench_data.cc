@@ -1,7 +1,9 @@
 #include "bench/bench_data.h"
 
+#include <algorithm>
 #include <chrono>
 
+#include "core/error.h"
 #include "data/generator.h"
 #include "train/training_run.h"
 
@@ -21,20 +23,39 @@ std::vector<int64_t> BenchData::spread(const std::vector<int64_t>& from, int64_t
   return out;
 }
 
-BenchData make_bench_data(int64_t rows, int64_t input_length, int64_t horizon, uint64_t seed, torch::Device device) {
+namespace {
+
+// Keeps the target and the first `features` feature channels of `table`.
+void keep_leading_features(Table& table, int64_t features) {
+  const int64_t from = table.num_channels(), to = 1 + features;
+  if (to >= from) return;
+  std::vector<float> values(static_cast<size_t>(table.rows() * to));
+  for (int64_t r = 0; r < table.rows(); ++r)
+    std::copy_n(table.values.begin() + r * from, to, values.begin() + r * to);
+  table.values = std::move(values);
+  table.channels.resize(static_cast<size_t>(to));
+}
+
+}  // namespace
+
+BenchData make_bench_data(const BenchDataOptions& o, torch::Device device) {
+  if (o.features < 0 || o.features > kGeneratedFeatures)
+    throw ConfigError("bench.features", "0..12 (the generator's features kept), got " + std::to_string(o.features));
   const auto t0 = std::chrono::steady_clock::now();
   BenchData d;
-  d.config.generator.rows = rows;
-  d.config.generator.seed = seed;
-  d.config.window.input_length = input_length;
-  d.config.window.horizon = horizon;
+  d.config = o.base;
+  d.config.generator.rows = o.rows;
+  d.config.generator.seed = o.seed;
+  d.config.window.input_length = o.input_length;
+  d.config.window.horizon = o.horizon;
   d.config.generator.validate();
   d.config.window.validate();
   GeneratedData generated = generate(d.config.generator);
+  keep_leading_features(generated.table, o.features);
   d.dataset = train::prepare_dataset(std::move(generated.table), d.config);
   d.device_data = std::make_unique<train::DeviceData>(d.dataset.table, d.dataset.scaler.mean(),
                                                       d.dataset.scaler.stddev(), d.dataset.spike_labels,
-                                                      input_length, horizon, device);
+                                                      o.input_length, o.horizon, device);
   d.prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return d;
 }

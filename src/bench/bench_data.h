@@ -28,8 +28,24 @@ struct BenchData {
   static std::vector<int64_t> spread(const std::vector<int64_t>& from, int64_t n);
 };
 
-// Generates `rows` rows (seed `seed`) and prepares them for windows of L x H on `device`.
-BenchData make_bench_data(int64_t rows, int64_t input_length, int64_t horizon, uint64_t seed, torch::Device device);
+// The generator's 12 features; the bench keeps the first `features` of them beside the target.
+constexpr int64_t kGeneratedFeatures = 12;
+
+// What the bench data is made of. `base` carries the model options and training settings the
+// members are built and trained with (a `--config` file); rows, seed and window are set from here.
+struct BenchDataOptions {
+  int64_t rows = 0;                         // generated rows
+  int64_t features = kGeneratedFeatures;    // features kept as inputs besides the target, 0..12
+  int64_t input_length = 100;               // L
+  int64_t horizon = 1;                      // H
+  uint64_t seed = 1;
+  Config base;
+};
+
+// Generates the rows and prepares them for windows of L x H on `device`. With `features` below 12
+// only the first `features` feature channels are kept: 11 gives the peer's windows of 100 x 12 (its
+// target is one of its 12 channels), where the users' 12 features plus the target make 13.
+BenchData make_bench_data(const BenchDataOptions& options, torch::Device device);
 
 // Bytes the trainer keeps resident on the device for `rows` rows of `channels` channels and
 // `train_windows` training windows: the scaled matrix (float32), the spike labels (one bit a row;

@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+
 namespace spikecast::bench {
 
-// The users' scale: 781,163 windows of 100 steps x 12 features (+ the target channel).
+// The users' scale: 781,163 windows of 100 steps x 12 features (+ the target channel; the peer's
+// windows are 100 x 12 with its target among the 12: `features = 11`).
 constexpr int64_t kUsersWindows = 781163;
 constexpr int64_t kUsersInputLength = 100;
 
@@ -18,6 +21,7 @@ struct BenchOptions {
   int64_t rows = 0;               // generated rows; 0 = the users' scale (kUsersWindows + L + H - 1)
   int64_t input_length = kUsersInputLength;  // L
   int64_t horizon = 1;            // H
+  int64_t features = 12;          // generated features kept as inputs besides the target, 0..12
   int64_t steps = 30;             // timed optimizer steps per (member, batch), after as many untimed
   double budget_s = 15;           // per member: training time of the fixed-budget validation run; 0 = skip
   int64_t budget_batch = 1024;    // batch size of that run
@@ -30,6 +34,7 @@ struct BenchOptions {
   int64_t matmul_size = 8192;     // n of the n x n x n GEMM that measures the matrix rate
   std::vector<std::string> phases = {"matmul", "train", "budget", "latency"};
   uint64_t seed = 1;
+  Config base;                    // model options and training settings (`--config FILE`)
   bool cuda_graphs = true;        // training steps captured as CUDA graphs, as `spikecast train` does
 
   // Rows the generator makes: `rows`, or the users' scale when 0.

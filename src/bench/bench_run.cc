@@ -56,11 +56,14 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
                         {"runtime", models::runtime_summary_with_kernels()},
                         {"users_windows", kUsersWindows},
                         {"train_cuda_graphs", o.cuda_graphs && ctx.is_cuda()},
+                        {"model_options", o.base.model_options},
                         {"errors", nlohmann::json::object()}};
   seed_everything(o.seed);
-  const BenchData data = make_bench_data(o.resolved_rows(), o.input_length, o.horizon, o.seed, ctx.device);
+  const BenchData data = make_bench_data({o.resolved_rows(), o.features, o.input_length, o.horizon, o.seed, o.base},
+                                         ctx.device);
   doc["data"] = {{"rows", data.dataset.table.rows()},
                  {"channels", data.channels()},
+                 {"features", o.features},
                  {"input_length", o.input_length},
                  {"horizon", o.horizon},
                  {"train_windows", data.dataset.windows.train.size()},

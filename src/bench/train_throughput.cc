@@ -16,8 +16,10 @@
 namespace spikecast::bench {
 namespace {
 
-TrainConfig base_config(int64_t batch, uint64_t seed) {
-  TrainConfig c;
+// The run's training settings (a `--config` file's [train] table, else the defaults) at the bench's
+// batch and seed.
+TrainConfig base_config(const BenchData& data, int64_t batch, uint64_t seed) {
+  TrainConfig c = data.config.train;
   c.batch_size = batch;
   c.seed = seed;
   c.patience = std::numeric_limits<int32_t>::max();  // never stop early: the run length is the bench's
@@ -48,7 +50,7 @@ ThroughputResult measure_training(const std::string& member, const BenchData& da
                                   bool cuda_graphs) {
   const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
 
-  TrainConfig config = base_config(batch, seed);
+  TrainConfig config = base_config(data, batch, seed);
   config.cuda_graphs = cuda_graphs;
   config.epochs = 2;
   config.max_batches_per_epoch = steps;
@@ -85,7 +87,7 @@ nlohmann::json TogetherResult::to_json() const {
 TogetherResult measure_training_together(const std::vector<std::string>& members, const BenchData& data,
                                          int64_t batch, int64_t steps, const Context& ctx, uint64_t seed) {
   const std::vector<int64_t> windows = sample_windows(data, batch * steps, seed);
-  TrainConfig config = base_config(batch, seed);
+  TrainConfig config = base_config(data, batch, seed);
   config.cuda_graphs = false;
   config.epochs = 1;
   config.max_batches_per_epoch = steps;
@@ -132,7 +134,7 @@ nlohmann::json BudgetResult::to_json() const {
 
 BudgetResult measure_budget(const std::string& member, const BenchData& data, const BenchOptions& options,
                             const Context& ctx) {
-  TrainConfig config = base_config(options.budget_batch, options.seed);
+  TrainConfig config = base_config(data, options.budget_batch, options.seed);
   config.epochs = 1 << 20;  // the deadline ends the run
   config.max_batches_per_epoch = options.budget_eval_steps;
   config.schedule = "constant";

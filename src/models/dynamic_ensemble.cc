@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <numeric>
 
@@ -15,7 +16,16 @@
 
 namespace spikecast::models {
 namespace {
-constexpr int64_t kSideStreamMaxBatch = 2048;
+// The largest inference batch whose members run on side streams (below). 2048 by default;
+// SPIKECAST_SIDE_STREAM_MAX_BATCH, read once, is a diagnostic switch for measuring the choice
+// (docs/performance.md).
+int64_t side_stream_max_batch() {
+  static const int64_t value = [] {
+    const char* v = std::getenv("SPIKECAST_SIDE_STREAM_MAX_BATCH");
+    return v == nullptr || *v == '\0' ? int64_t{2048} : std::max<int64_t>(0, std::atoll(v));
+  }();
+  return value;
+}
 }  // namespace
 
 std::vector<EnsembleMember> DynamicEnsembleOptions::default_members() {
@@ -173,7 +183,7 @@ MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, co
       for (int64_t t = begin; t < end; ++t)
         for (size_t i : bins[static_cast<size_t>(t)]) outputs[i] = members_[i]->forward(x, filled_fraction);
     });
-  } else if (x.is_cuda() && !torch::GradMode::is_enabled() && side_streams_ && x.size(0) <= kSideStreamMaxBatch) {
+  } else if (x.is_cuda() && !torch::GradMode::is_enabled() && side_streams_ && x.size(0) <= side_stream_max_batch()) {
     // Small-batch inference on a GPU: each member on its own stream, so their kernels overlap on
     // the card (also inside a CUDA graph capture, which records the fork and the join). Measured on
     // the H200 (docs/performance.md): batch 32 fp32 6.4 -> 3.3 ms; at batch 8192 the members fill

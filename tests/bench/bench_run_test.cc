@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "bench/memory_probe.h"
+#include "core/config_file.h"
 #include "core/error.h"
 
 namespace spikecast::bench {
@@ -54,6 +55,33 @@ TEST(BenchRun, TinyCpuRunFillsEveryPhase) {
   const std::string table = bench_table(d);
   EXPECT_NE(table.find("members in turn"), std::string::npos);
   EXPECT_NE(table.find("(RSS)"), std::string::npos);
+}
+
+// The peer's window shape (its target among 12 channels) and a model configuration from a file: the
+// data keeps the target and the first 11 features, and the members are built with the file's
+// options (a dropout-free lstm has the same parameters but trains to a different loss).
+TEST(BenchRun, FeaturesAndConfigShapeWhatIsMeasured) {
+  BenchOptions o;
+  o.members = {"lstm"};
+  o.batches = {8};
+  o.rows = 1500;
+  o.input_length = 24;
+  o.steps = 2;
+  o.phases = {"train"};
+  o.features = 11;
+  const nlohmann::json with_dropout = run_bench(o, Context{}, nullptr);
+  EXPECT_EQ(with_dropout["data"]["channels"], 12);
+  EXPECT_EQ(with_dropout["data"]["features"], 11);
+  o.features = 12;
+  EXPECT_EQ(run_bench(o, Context{}, nullptr)["data"]["channels"], 13);
+  o.features = 11;
+  apply_config_text("[models.lstm]\ndropout = 0.0\n", "test", o.base);
+  const nlohmann::json without = run_bench(o, Context{}, nullptr);
+  EXPECT_EQ(without["model_options"]["lstm"], o.base.model_options.at("lstm"));
+  EXPECT_EQ(without["train"][0]["parameters"], with_dropout["train"][0]["parameters"]);
+  EXPECT_NE(without["train"][0]["train_loss"].get<double>(), with_dropout["train"][0]["train_loss"].get<double>());
+  o.features = 13;
+  EXPECT_THROW(o.validate(), ConfigError);
 }
 
 TEST(BenchRun, OptionsNameTheBadField) {
