@@ -73,6 +73,8 @@ def main():
     ap.add_argument('--members', default=','.join(NAMES))
     ap.add_argument('--one', help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if not os.path.isfile(os.path.join(a.peer, 'models.py')):
+        sys.exit(f'{a.peer}: not the peer\'s directory (no models.py)')
     if a.one:
         print(json.dumps(measure(os.path.abspath(a.peer), a.one, a.batch, a.steps, a.bf16)), flush=True)
         return
@@ -82,8 +84,10 @@ def main():
             sys.exit(f'unknown member {name!r} (one of {", ".join(NAMES)})')
         cmd = [sys.executable, os.path.abspath(__file__), a.peer, '--one', name, '--batch', str(a.batch),
                '--steps', str(a.steps)] + (['--bf16'] if a.bf16 else [])
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f'{name}: the measurement failed:\n{done.stderr}')
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
     if os.environ.get('OUT'):
         with open(os.path.join(os.environ['OUT'], 'peer_train_memory.json'), 'w') as f:

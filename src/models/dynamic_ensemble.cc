@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "core/error.h"
@@ -16,13 +17,13 @@
 
 namespace spikecast::models {
 namespace {
-// The largest inference batch whose members run on side streams (below). 2048 by default;
+// The largest inference batch whose members run on side streams (below): every batch by default;
 // SPIKECAST_SIDE_STREAM_MAX_BATCH, read once, is a diagnostic switch for measuring the choice
-// (docs/performance.md).
+// (docs/performance.md, session 10).
 int64_t side_stream_max_batch() {
   static const int64_t value = [] {
     const char* v = std::getenv("SPIKECAST_SIDE_STREAM_MAX_BATCH");
-    return v == nullptr || *v == '\0' ? int64_t{2048} : std::max<int64_t>(0, std::atoll(v));
+    return v == nullptr || *v == '\0' ? std::numeric_limits<int64_t>::max() : std::max<int64_t>(0, std::atoll(v));
   }();
   return value;
 }
@@ -184,10 +185,11 @@ MemberForecasts DynamicEnsembleImpl::member_forecasts(const torch::Tensor& x, co
         for (size_t i : bins[static_cast<size_t>(t)]) outputs[i] = members_[i]->forward(x, filled_fraction);
     });
   } else if (x.is_cuda() && !torch::GradMode::is_enabled() && side_streams_ && x.size(0) <= side_stream_max_batch()) {
-    // Small-batch inference on a GPU: each member on its own stream, so their kernels overlap on
-    // the card (also inside a CUDA graph capture, which records the fork and the join). Measured on
-    // the H200 (docs/performance.md): batch 32 fp32 6.4 -> 3.3 ms; at batch 8192 the members fill
-    // the card alone and side streams cost 3-13% of throughput, so large batches run in turn.
+    // Inference on a GPU: each member on its own stream, so their kernels overlap on the card (also
+    // inside a CUDA graph capture, which records the fork and the join). Measured on the H200
+    // (docs/performance.md): batch 32 fp32 6.4 -> 3.3 ms; with cuDNN's layers large batches were
+    // 3-13% slower this way (session 3), with the tensor-core layer kernel they are 4-5% faster
+    // (bf16, batch 8192 and 65,536, session 10), so every batch runs so.
     std::vector<std::function<void()>> tasks;
     for (size_t i = 0; i < members_.size(); ++i)
       tasks.emplace_back([&, i] { outputs[i] = members_[i]->forward(x, filled_fraction); });

@@ -37,6 +37,14 @@ Tensor recurrent_weight_grad(const Tensor& dg, const Tensor& hs, bool reverse) {
   return torch::mm(d.t(), h);
 }
 
+// The gradients w.r.t. x [B, T, I] and W_ih [G, I] from those w.r.t. the input projections
+// dxp [T * B, G], into out[0] and out[1] where autograd needs them.
+void input_gradients(AutogradContext* ctx, const Tensor& dxp, const Tensor& x, const Tensor& w_ih,
+                     variable_list& out) {
+  if (ctx->needs_input_grad(0)) out[0] = torch::mm(dxp, w_ih).view({x.size(1), x.size(0), x.size(2)}).transpose(0, 1);
+  if (ctx->needs_input_grad(1)) out[1] = torch::mm(dxp.t(), time_major(x));
+}
+
 // The bias a layer adds (zeros when the module has none).
 Tensor bias_or_zeros(const Tensor& b, int64_t gates, const Tensor& like) {
   return b.defined() ? b : torch::zeros({gates}, like.options());
@@ -93,8 +101,7 @@ struct LstmDirection : torch::autograd::Function<LstmDirection> {
     }
     const Tensor flat = dg.view({steps * batch, 4 * hidden});
     variable_list out(6);  // one per input of apply(): x, w_ih, w_hh, b_ih, b_hh, reverse
-    if (ctx->needs_input_grad(0)) out[0] = torch::mm(flat, w_ih).view({steps, batch, x.size(2)}).transpose(0, 1);
-    if (ctx->needs_input_grad(1)) out[1] = torch::mm(flat.t(), time_major(x));
+    input_gradients(ctx, flat, x, w_ih, out);
     if (ctx->needs_input_grad(2)) out[2] = recurrent_weight_grad(dg, h, reverse);
     if (ctx->needs_input_grad(3) || ctx->needs_input_grad(4)) {
       const Tensor db = flat.sum(0);
@@ -159,8 +166,7 @@ struct GruDirection : torch::autograd::Function<GruDirection> {
     }
     const Tensor flat_x = dxg.view({steps * batch, 3 * hidden}), flat_h = dhg.view({steps * batch, 3 * hidden});
     variable_list out(6);  // one per input of apply(): x, w_ih, w_hh, b_ih, b_hh, reverse
-    if (ctx->needs_input_grad(0)) out[0] = torch::mm(flat_x, w_ih).view({steps, batch, x.size(2)}).transpose(0, 1);
-    if (ctx->needs_input_grad(1)) out[1] = torch::mm(flat_x.t(), time_major(x));
+    input_gradients(ctx, flat_x, x, w_ih, out);
     if (ctx->needs_input_grad(2)) out[2] = recurrent_weight_grad(dhg, h, reverse);
     if (ctx->needs_input_grad(3)) out[3] = flat_x.sum(0);
     if (ctx->needs_input_grad(4)) out[4] = flat_h.sum(0);
