@@ -3,7 +3,8 @@
 #   builds spikecast (scripts/build-gpu.sh), runs `spikecast bench` (fp32 at the users' batch 32;
 #   bf16 at 1024, 4096 and 16384, members in turn and side by side, with the time-budget run), `spikecast plan`, then the PyTorch peer
 #   (.peer/bench.py, tuned.py, tuned_infer.py) on the same card, and prints one table
-#   (bench/side_by_side.py).
+#   (bench/side_by_side.py); last, training memory like for like (ours_fp32_peer_shape.json and
+#   peer_train_memory.json: the peer's windows and architecture, the peer a process per member).
 # Device tool: carry [".deps", ".peer", "report/node_modules"]; .peer is a copy of
 # ../shared/bench/peer/*.py (git-ignored through .git/info/exclude).
 # Everything goes under $OUT: the JSON files, side_by_side.txt and logs/<phase>.log. Each phase has
@@ -84,6 +85,14 @@ if [ -x "$B" ]; then
 fi
 [ "${GPU_BENCH_PEER:-1}" = 0 ] || [ ! -f .peer/bench.py ] || \
   phase peer 150 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 bench.py'
+# Training memory like for like (docs/performance.md, session 10): the same model on the same
+# windows as the peer's (12 channels, no dropout), and the peer's step with a process per member.
+if [ -x "$B" ]; then
+  phase ours_fp32_peer_shape 60 "$B" bench --device cuda --precision fp32 --batch 32 --steps 30 --phases train \
+    --features 11 --config bench/peer_architecture.toml --out "$OUTDIR/ours_fp32_peer_shape.json"
+fi
+[ "${GPU_BENCH_PEER:-1}" = 0 ] || [ ! -f .peer/models.py ] || \
+  phase peer_memory 120 env OUT="$OUTDIR" python3 bench/peer_train_memory.py .peer
 
 {
   echo "gpu-bench $(cat "$OUTDIR/logs/commit.txt" 2>/dev/null) on $(cat "$OUTDIR/logs/gpu.txt" 2>/dev/null)"
