@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_options.h"
 #include "core/config.h"
 #include "models/forecaster.h"
 #include "train/dataset.h"
@@ -27,9 +28,6 @@ struct BenchData {
   // Up to `n` windows spread evenly over `from` (deterministic).
   static std::vector<int64_t> spread(const std::vector<int64_t>& from, int64_t n);
 };
-
-// The generator's 12 features; the bench keeps the first `features` of them beside the target.
-constexpr int64_t kGeneratedFeatures = 12;
 
 // What the bench data is made of. `base` carries the model options and training settings the
 // members are built and trained with (a `--config` file); rows, seed and window are set from here.

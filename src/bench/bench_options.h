@@ -14,6 +14,8 @@ namespace spikecast::bench {
 // windows are 100 x 12 with its target among the 12: `features = 11`).
 constexpr int64_t kUsersWindows = 781163;
 constexpr int64_t kUsersInputLength = 100;
+// The generator's features; the bench keeps the first `features` of them beside the target.
+constexpr int64_t kGeneratedFeatures = 12;
 
 struct BenchOptions {
   std::vector<std::string> members = {"lstm", "gru", "cnn_lstm", "spike", "rule"};
@@ -21,7 +23,7 @@ struct BenchOptions {
   int64_t rows = 0;               // generated rows; 0 = the users' scale (kUsersWindows + L + H - 1)
   int64_t input_length = kUsersInputLength;  // L
   int64_t horizon = 1;            // H
-  int64_t features = 12;          // generated features kept as inputs besides the target, 0..12
+  int64_t features = kGeneratedFeatures;  // generated features kept as inputs besides the target, 0..12
   int64_t steps = 30;             // timed optimizer steps per (member, batch), after as many untimed
   double budget_s = 15;           // per member: training time of the fixed-budget validation run; 0 = skip
   int64_t budget_batch = 1024;    // batch size of that run

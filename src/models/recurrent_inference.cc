@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "models/recurrent_cells.h"
+#include "models/recurrent_module.h"
 #include "models/recurrent_sequence.h"
 #include "models/sequence_ops.h"
 #include "tensor/context.h"
@@ -30,15 +31,7 @@
 namespace spikecast::models {
 namespace {
 
-enum class Cell { kLstm, kGru };
-
 using Parameters = torch::OrderedDict<std::string, torch::Tensor>;
-
-const torch::Tensor& parameter(const Parameters& params, const std::string& name) {
-  const torch::Tensor* p = params.find(name);
-  if (p == nullptr) throw ModelError("recurrent layer has no parameter '" + name + "'");
-  return *p;
-}
 
 // One direction of one layer, prepared for the cell kernels: the input projections of every step in
 // one matrix product, xp [B, T, G] (+ b_ih, + b_hh for the LSTM, which adds both biases outside the
@@ -52,11 +45,11 @@ DirectionInputs prepare_direction(const Parameters& params, const torch::nn::det
   const int64_t gates = (cell == Cell::kLstm ? 4 : 3) * o.hidden_size();
   const std::string sfx = "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
   DirectionInputs d;
-  d.xp = torch::matmul(input, parameter(params, "weight_ih" + sfx).t());
-  d.w_hh = parameter(params, "weight_hh" + sfx).contiguous();
+  d.xp = torch::matmul(input, layer_parameter(params, "weight_ih" + sfx).t());
+  d.w_hh = layer_parameter(params, "weight_hh" + sfx).contiguous();
   if (o.bias()) {
-    d.xp = d.xp + parameter(params, "bias_ih" + sfx);
-    d.b_hh = parameter(params, "bias_hh" + sfx).contiguous();
+    d.xp = d.xp + layer_parameter(params, "bias_ih" + sfx);
+    d.b_hh = layer_parameter(params, "bias_hh" + sfx).contiguous();
     if (cell == Cell::kLstm) d.xp = d.xp + d.b_hh;
   } else {
     d.b_hh = torch::zeros({gates}, input.options());
@@ -202,11 +195,11 @@ struct KernelBiases {
 
 KernelBiases kernel_biases(const Parameters& params, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                            const std::string& sfx) {
-  const torch::Tensor& w_hh = parameter(params, "weight_hh" + sfx);
+  const torch::Tensor& w_hh = layer_parameter(params, "weight_hh" + sfx);
   torch::Tensor b_ih = torch::zeros({w_hh.size(0)}, w_hh.options()), b_hh = b_ih;
   if (o.bias()) {
-    b_ih = parameter(params, "bias_ih" + sfx);
-    b_hh = parameter(params, "bias_hh" + sfx);
+    b_ih = layer_parameter(params, "bias_ih" + sfx);
+    b_hh = layer_parameter(params, "bias_hh" + sfx);
   }
   return {cell == Cell::kLstm ? b_ih + b_hh : b_ih, b_hh};
 }
@@ -224,8 +217,8 @@ void add_first_weights(const DirectionInputs& in, Cell cell, LaunchTensors& t, c
 void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_cells::LayerWeights& w) {
   const std::string sfx = "_l" + std::to_string(k.index);
   const Parameters params = k.module->named_parameters(/*recurse=*/false);
-  w.w_ih = t.add(parameter(params, "weight_ih" + sfx));
-  w.w_hh = t.add(parameter(params, "weight_hh" + sfx));
+  w.w_ih = t.add(layer_parameter(params, "weight_ih" + sfx));
+  w.w_hh = t.add(layer_parameter(params, "weight_hh" + sfx));
   const KernelBiases b = kernel_biases(params, *k.options, cell, sfx);
   w.b_in = t.add(b.b_in);
   if (cell == Cell::kGru) w.b_hh = t.add(b.b_hh);
@@ -337,8 +330,8 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
     cuda_tiled::Direction d[2];
     for (int64_t dir = 0; dir < dirs; ++dir) {
       const std::string sfx = "_l" + std::to_string(l) + (dir == 1 ? "_reverse" : "");
-      d[dir].xp = t.add_half(torch::matmul(input, parameter(params, "weight_ih" + sfx).to(torch::kHalf).t()));
-      d[dir].w_hh = t.add_half(parameter(params, "weight_hh" + sfx));
+      d[dir].xp = t.add_half(torch::matmul(input, layer_parameter(params, "weight_ih" + sfx).to(torch::kHalf).t()));
+      d[dir].w_hh = t.add_half(layer_parameter(params, "weight_hh" + sfx));
       const KernelBiases b = kernel_biases(params, o, cell, sfx);
       d[dir].b_in = t.add(b.b_in);
       d[dir].b_hh = cell == Cell::kGru ? t.add(b.b_hh) : nullptr;
@@ -362,18 +355,6 @@ bool tiled_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail:
          cuda_tiled::supported(x.device().index(), tiled_shape(cell, o, x));
 }
 #endif
-
-// The module behind a torch::nn::LSTM or GRU holder, with its cell kind; null for anything else.
-struct RecurrentModule {
-  const torch::nn::detail::RNNOptionsBase* options = nullptr;
-  Cell cell = Cell::kLstm;
-};
-
-RecurrentModule recurrent_module(const torch::nn::Module& layer) {
-  if (const auto* lstm = dynamic_cast<const torch::nn::LSTMImpl*>(&layer)) return {&lstm->options_base, Cell::kLstm};
-  if (const auto* gru = dynamic_cast<const torch::nn::GRUImpl*>(&layer)) return {&gru->options_base, Cell::kGru};
-  return {};
-}
 
 enum class Path { kModule, kCpuCells, kCpuSequence, kCudaKernel, kCudaTiled };
 

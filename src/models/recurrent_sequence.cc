@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "models/recurrent_module.h"
 #include "models/recurrent_sequence_cells.h"
 
 namespace spikecast::models {
@@ -174,41 +175,27 @@ struct GruDirection : torch::autograd::Function<GruDirection> {
   }
 };
 
-struct Module {
-  const torch::nn::detail::RNNOptionsBase* options = nullptr;
-  bool gru = false;
-};
-
-Module module_of(const torch::nn::Module& layer) {
-  if (const auto* lstm = dynamic_cast<const torch::nn::LSTMImpl*>(&layer)) return {&lstm->options_base, false};
-  if (const auto* gru = dynamic_cast<const torch::nn::GRUImpl*>(&layer)) return {&gru->options_base, true};
-  return {};
-}
-
-Tensor direction(const torch::OrderedDict<std::string, Tensor>& params, const Module& m, const Tensor& x,
+Tensor direction(const torch::OrderedDict<std::string, Tensor>& params, const RecurrentModule& m, const Tensor& x,
                  int64_t layer, bool reverse) {
   const std::string sfx = "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
-  const auto get = [&](const std::string& name) -> Tensor {
-    const Tensor* p = params.find(name + sfx);
-    if (p == nullptr) throw ModelError("recurrent layer has no parameter '" + name + sfx + "'");
-    return *p;
-  };
-  const Tensor w_ih = get("weight_ih"), w_hh = get("weight_hh");
+  const Tensor& w_ih = layer_parameter(params, "weight_ih" + sfx);
+  const Tensor& w_hh = layer_parameter(params, "weight_hh" + sfx);
   const int64_t gates = w_hh.size(0);
-  const Tensor b_ih = bias_or_zeros(m.options->bias() ? get("bias_ih") : Tensor(), gates, x);
-  const Tensor b_hh = bias_or_zeros(m.options->bias() ? get("bias_hh") : Tensor(), gates, x);
+  const Tensor b_ih = bias_or_zeros(m.options->bias() ? layer_parameter(params, "bias_ih" + sfx) : Tensor(), gates, x);
+  const Tensor b_hh = bias_or_zeros(m.options->bias() ? layer_parameter(params, "bias_hh" + sfx) : Tensor(), gates, x);
+  const bool gru = m.cell == Cell::kGru;
   if (!torch::GradMode::is_enabled()) {
-    return m.gru ? GruDirection::run(x, w_ih, w_hh, b_ih, b_hh, reverse).y
-                 : LstmDirection::run(x, w_ih, w_hh, b_ih + b_hh, reverse).y;
+    return gru ? GruDirection::run(x, w_ih, w_hh, b_ih, b_hh, reverse).y
+               : LstmDirection::run(x, w_ih, w_hh, b_ih + b_hh, reverse).y;
   }
-  return m.gru ? GruDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse)
-               : LstmDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse);
+  return gru ? GruDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse)
+             : LstmDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse);
 }
 
 }  // namespace
 
 bool cpu_sequence_takes(const torch::nn::Module& layer, const torch::Tensor& x) {
-  const Module m = module_of(layer);
+  const RecurrentModule m = recurrent_module(layer);
   return m.options != nullptr && m.options->batch_first() && m.options->proj_size() == 0 && x.dim() == 3 &&
          x.size(0) >= 1 && x.size(1) >= 1 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
 }
@@ -217,7 +204,7 @@ torch::Tensor cpu_sequence_forward(torch::nn::Module& layer, const torch::Tensor
   if (!cpu_sequence_takes(layer, x))
     throw ModelError("cpu_sequence_forward: needs a batch_first LSTM or GRU module without projections and a "
                      "float32 CPU input [B, T, I]");
-  const Module m = module_of(layer);
+  const RecurrentModule m = recurrent_module(layer);
   const auto params = layer.named_parameters(/*recurse=*/false);
   Tensor h = x.contiguous();
   for (int64_t l = 0; l < m.options->num_layers(); ++l) {
