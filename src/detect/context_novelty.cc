@@ -8,12 +8,15 @@ namespace spikecast::detect {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr uint64_t kFollowTag = 0x9e3779b97f4a7c15ULL;  // separates (context, level) keys from contexts
 
 }  // namespace
 
-ContextNovelty::ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows)
-    : levels_(levels), order_(static_cast<size_t>(order)), learn_rows_(std::max<int64_t>(learn_rows, 16)) {}
+ContextNovelty::ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries, bool escape)
+    : levels_(levels),
+      order_(static_cast<size_t>(order)),
+      learn_rows_(std::max<int64_t>(learn_rows, 16)),
+      max_entries_(std::max<int64_t>(max_entries, 4 * (order + 1))),
+      escape_(escape) {}
 
 uint64_t ContextNovelty::mix(uint64_t h, uint64_t v) {
   // splitmix64's finaliser over the running hash and the next value: a context of k levels is a
@@ -59,25 +62,56 @@ void ContextNovelty::fix_bins() {
 double ContextNovelty::observe(int64_t level, bool score) {
   // Contexts of 0..order_ levels before this one (order 0: the level's overall frequency). After a
   // context seen c times, c_s of them followed by `level`, its share is (c_s + 0.5) / (c + 0.5):
-  // 1 (no surprise) for the level that has always followed it, 0.5 / (c + 0.5) for a new one
-  // after a context seen c times, 0.5 / (rows + 0.5) for a level never seen at all.
+  // 1 (no surprise) for the level that has always followed it; for a level never seen after it,
+  // 0.5 / (c + 0.5), or with escape_ d / (c + d) for d distinct levels seen after it.
   double surprise = 0.0;
   uint64_t h = 0;
   const size_t k_max = recent_.size();
   for (size_t k = 0; k <= k_max; ++k) {
     if (k > 0) h = mix(h, static_cast<uint64_t>(recent_[k_max - k]));
-    const uint64_t key = mix(h, static_cast<uint64_t>(k));
-    uint32_t& c = context_counts_[key];
-    uint32_t& c_s = follow_counts_[mix(key ^ kFollowTag, static_cast<uint64_t>(level))];
-    if (score && c > 0) {
-      surprise = std::max(surprise, -std::log((static_cast<double>(c_s) + 0.5) / (static_cast<double>(c) + 0.5)));
+    auto [it, inserted] = contexts_.try_emplace(mix(h, static_cast<uint64_t>(k)));
+    Context& ctx = it->second;
+    if (inserted) ++entries_;
+    auto f = std::find_if(ctx.follows.begin(), ctx.follows.end(), [&](const auto& e) { return e.first == level; });
+    const double c = ctx.count, c_s = f == ctx.follows.end() ? 0.0 : f->second;
+    if (score && ctx.count > 0) {
+      const double d = static_cast<double>(ctx.follows.size());
+      const double share = c_s == 0.0 && escape_ ? d / (c + d) : (c_s + 0.5) / (c + 0.5);
+      surprise = std::max(surprise, -std::log(share));
     }
-    ++c;
-    ++c_s;
+    ++ctx.count;
+    if (f == ctx.follows.end()) {
+      ctx.follows.emplace_back(level, 1);
+      ++entries_;
+    } else {
+      ++f->second;
+    }
   }
   recent_.push_back(level);
   if (recent_.size() > order_) recent_.erase(recent_.begin());
+  if (entries_ > max_entries_) prune();
   return surprise;
+}
+
+void ContextNovelty::prune() {
+  while (entries_ > max_entries_ / 2) {
+    entries_ = 0;
+    for (auto it = contexts_.begin(); it != contexts_.end();) {
+      Context& ctx = it->second;
+      uint32_t count = 0;
+      auto& fs = ctx.follows;
+      for (auto& e : fs) count += (e.second /= 2);
+      fs.erase(std::remove_if(fs.begin(), fs.end(), [](const auto& e) { return e.second == 0; }), fs.end());
+      ctx.count = count;  // every observation of a context is one of its follows
+      if (count == 0) {
+        it = contexts_.erase(it);
+      } else {
+        fs.shrink_to_fit();
+        entries_ += 1 + static_cast<int64_t>(fs.size());
+        ++it;
+      }
+    }
+  }
 }
 
 double ContextNovelty::update(double x) {

@@ -12,11 +12,23 @@
 // score from the share of predicted contexts not confirmed and of contexts never seen. This is a
 // simpler variable-order context model (a count per context and per context-and-level, as in
 // prediction by partial matching), written from that description, with bins set causally.
+//
+// The memory is bounded: when it holds more than max_entries contexts and (context, level) counts,
+// every count is halved and the ones that reach 0 are dropped, until at most half of max_entries
+// remain (the count halving of PPM implementations and of lossy counting): rare contexts go first,
+// established ones keep their shares.
+//
+// With `escape`, a level never seen after a context is judged by how often that context has been
+// followed by something new: share d / (c + d) for a context seen c times followed by d distinct
+// levels (PPM's escape method C, Moffat 1990), instead of 0.5 / (c + 0.5). On a series that keeps
+// reaching new levels (a random walk, a trend) novelty is then little surprise; on a bounded one
+// (few levels over many rows) it stays rare.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace spikecast::detect {
@@ -26,7 +38,8 @@ class ContextNovelty {
   // levels: bins over the learning period's range; order: longest context (levels before the
   // newest); learn_rows: the learning period, after which the bins are fixed and the values seen so
   // far are replayed into the memory.
-  ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows);
+  ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries = 1 << 17,
+                 bool escape = false);
 
   // Appends x (NaN = a missing row: contexts restart after it) and returns the surprise of its
   // level given the contexts before it (>= 0), NaN while the bins are not set or for a NaN row.
@@ -34,20 +47,31 @@ class ContextNovelty {
 
   int64_t level_of(double x) const;  // after the bins are set
   bool ready() const { return width_ > 0.0; }
+  // Contexts and (context, level) counts held (their sum is at most max_entries).
+  int64_t contexts() const { return static_cast<int64_t>(contexts_.size()); }
+  int64_t entries() const { return entries_; }
 
  private:
   void fix_bins();
   double observe(int64_t level, bool score);  // surprise of `level`, then learns it
+  void prune();                               // halves every count until entries_ <= max_entries_ / 2
   static uint64_t mix(uint64_t h, uint64_t v);
+
+  struct Context {
+    uint32_t count = 0;                                // times seen
+    std::vector<std::pair<int64_t, uint32_t>> follows; // (level, times followed by it)
+  };
 
   int64_t levels_;
   size_t order_;
   int64_t learn_rows_;
+  int64_t max_entries_;
+  bool escape_;
+  int64_t entries_ = 0;  // contexts_.size() + the follows of every context
   double low_ = 0.0, width_ = 0.0;
   std::vector<double> pending_;      // values of the learning period (NaN kept)
   std::vector<int64_t> recent_;      // the newest levels, at most order_, oldest first
-  std::unordered_map<uint64_t, uint32_t> context_counts_;  // hash(context) -> times seen
-  std::unordered_map<uint64_t, uint32_t> follow_counts_;   // hash(context, level) -> times followed by it
+  std::unordered_map<uint64_t, Context> contexts_;  // hash(context of k levels, k) -> its counts
 };
 
 }  // namespace spikecast::detect

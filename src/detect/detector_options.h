@@ -45,6 +45,10 @@ struct DetectorOptions {
   int64_t context_levels = 8;   // CAD OSE's 3 bits
   int64_t context_order = 6;
   bool context_fusion = true;
+  // Bound of the context memory (contexts plus (context, level) counts): beyond it every count is
+  // halved and the zeros dropped, down to half of it (a few MB; NAB's most varied file needs 13k).
+  int64_t context_max_entries = 1 << 17;
+  bool context_escape = false;  // a level new after a context: share d / (c + d) (PPM escape C)
 
   // Recurrence gate (detect/recurrence.h): a row is only as surprising as its newest
   // recurrence_length rows are new. The distance to the nearest of the last recurrence_history

@@ -177,6 +177,9 @@ TEST(AnomalyDetector, RejectsBadOptions) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.field(), "detect.context_levels");
   }
+  o = {};
+  o.context_max_entries = 100;
+  EXPECT_THROW(o.validate(), ConfigError);
 }
 
 double nab_standard(const std::vector<LabelledSeries>& corpus, bool constant) {

@@ -3,6 +3,7 @@
 // Also Fisher's combination (detect/column_detector.h) that fuses it with the other sub-detectors.
 #include "detect/context_novelty.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -125,6 +126,53 @@ TEST(ContextNovelty, AFlatLearningPeriodMakesAnyDepartureNew) {
   run(c, std::vector<double>(300, 5.0));
   EXPECT_EQ(c.update(5.0), 0.0);  // the only level, always followed by itself
   EXPECT_GT(c.update(5.01), std::log(300.0));
+}
+
+TEST(ContextNovelty, TheMemoryStaysWithinItsBoundOnNoise) {
+  // Uniform noise over 8 levels with contexts of up to 6: every row brings new contexts (8^6 of
+  // them), so an unbounded memory grows with the stream.
+  Rng rng(11);
+  std::vector<double> v(60000);
+  for (double& x : v) x = rng.uniform() * 8.0;
+  ContextNovelty unbounded(8, 6, 64, int64_t{1} << 40);
+  run(unbounded, v);
+  EXPECT_GT(unbounded.entries(), 100000);
+  ContextNovelty bounded(8, 6, 64, 8192);
+  int64_t largest = 0, smallest_after_full = 1 << 30;
+  bool filled = false;
+  for (double x : v) {
+    const double s = bounded.update(x);
+    if (std::isfinite(s)) EXPECT_GE(s, 0.0);
+    largest = std::max(largest, bounded.entries());
+    if (bounded.entries() > 6000) filled = true;
+    if (filled) smallest_after_full = std::min(smallest_after_full, bounded.entries());
+  }
+  EXPECT_LE(largest, 8192);
+  EXPECT_TRUE(filled);
+  EXPECT_LE(smallest_after_full, 4096);  // pruned down to half of the bound
+  EXPECT_LE(bounded.contexts(), bounded.entries());
+}
+
+TEST(ContextNovelty, PruningKeepsAnEstablishedPattern) {
+  // A sawtooth learned for 3,000 rows, then a burst of noise that overfills a small memory, then the
+  // sawtooth again: the halved counts keep its transitions predicted, and a break stays surprising.
+  ContextNovelty c(8, 3, 64, 1024);
+  run(c, sawtooth(3000));
+  Rng rng(3);
+  int64_t largest = 0;
+  for (int i = 0; i < 1500; ++i) {
+    c.update(rng.uniform() * 8.0);
+    largest = std::max(largest, c.entries());
+  }
+  EXPECT_LE(largest, 1024);
+  EXPECT_GT(largest, 900);  // the bound was reached, so counts were halved
+  const auto s = run(c, sawtooth(200));
+  // Order 0 says about ln 8 (each level an eighth of the rows); the contexts add nothing.
+  const double pattern = *std::max_element(s.begin() + 50, s.end());
+  EXPECT_LT(pattern, std::log(8.0) + 0.3);
+  ASSERT_EQ(sawtooth(200).back(), 7.5);
+  const double skip = c.update(2.5);  // 2.5 after ...5.5, 6.5, 7.5, where 0.5 always followed
+  EXPECT_GT(skip, pattern + 1.0);
 }
 
 TEST(FisherCombinedDecades, MatchesTheChiSquareSurvivalAtFourDegreesOfFreedom) {
