@@ -68,7 +68,7 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                     {"use_range", &o.use_range},
                                     {"use_context", &o.use_context},
                                     {"context_fusion", &o.context_fusion},
-                                    {"context_escape", &o.context_escape},
+                                    {"context_rarity_on_entry", &o.context_rarity_on_entry},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
                                     {"median_excess", &o.median_excess}};
   if (d.count(k)) *d[k] = v;

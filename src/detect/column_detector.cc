@@ -62,7 +62,7 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))},
       context_(options.context_levels, options.context_order, probation, options.context_max_entries,
-               options.context_escape),
+               options.context_rarity_on_entry),
       recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
       recurrence_calibrator_(calibrator_options(options)) {}
 

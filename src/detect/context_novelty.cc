@@ -11,12 +11,13 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
-ContextNovelty::ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries, bool escape)
+ContextNovelty::ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries,
+                               bool rarity_on_entry)
     : levels_(levels),
       order_(static_cast<size_t>(order)),
       learn_rows_(std::max<int64_t>(learn_rows, 16)),
       max_entries_(std::max<int64_t>(max_entries, 4 * (order + 1))),
-      escape_(escape) {}
+      rarity_on_entry_(rarity_on_entry) {}
 
 uint64_t ContextNovelty::mix(uint64_t h, uint64_t v) {
   // splitmix64's finaliser over the running hash and the next value: a context of k levels is a
@@ -62,8 +63,8 @@ void ContextNovelty::fix_bins() {
 double ContextNovelty::observe(int64_t level, bool score) {
   // Contexts of 0..order_ levels before this one (order 0: the level's overall frequency). After a
   // context seen c times, c_s of them followed by `level`, its share is (c_s + 0.5) / (c + 0.5):
-  // 1 (no surprise) for the level that has always followed it; for a level never seen after it,
-  // 0.5 / (c + 0.5), or with escape_ d / (c + d) for d distinct levels seen after it.
+  // 1 (no surprise) for the level that has always followed it, 0.5 / (c + 0.5) for a new one
+  // after a context seen c times, 0.5 / (rows + 0.5) for a level never seen at all.
   double surprise = 0.0;
   uint64_t h = 0;
   const size_t k_max = recent_.size();
@@ -74,9 +75,11 @@ double ContextNovelty::observe(int64_t level, bool score) {
     if (inserted) ++entries_;
     auto f = std::find_if(ctx.follows.begin(), ctx.follows.end(), [&](const auto& e) { return e.first == level; });
     const double c = ctx.count, c_s = f == ctx.follows.end() ? 0.0 : f->second;
-    if (score && ctx.count > 0) {
-      const double d = static_cast<double>(ctx.follows.size());
-      const double share = c_s == 0.0 && escape_ ? d / (c + d) : (c_s + 0.5) / (c + 0.5);
+    // A level's overall rarity (order 0) is evidence when the series enters it, not again at every
+    // row it stays there: staying is judged by the contexts that end in it.
+    const bool staying = k == 0 && rarity_on_entry_ && k_max > 0 && recent_.back() == level;
+    if (score && ctx.count > 0 && !staying) {
+      const double share = (c_s + 0.5) / (c + 0.5);
       surprise = std::max(surprise, -std::log(share));
     }
     ++ctx.count;

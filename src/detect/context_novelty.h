@@ -18,11 +18,10 @@
 // remain (the count halving of PPM implementations and of lossy counting): rare contexts go first,
 // established ones keep their shares.
 //
-// With `escape`, a level never seen after a context is judged by how often that context has been
-// followed by something new: share d / (c + d) for a context seen c times followed by d distinct
-// levels (PPM's escape method C, Moffat 1990), instead of 0.5 / (c + 0.5). On a series that keeps
-// reaching new levels (a random walk, a trend) novelty is then little surprise; on a bounded one
-// (few levels over many rows) it stays rare.
+// With `rarity_on_entry`, order 0 (how rare the level is overall) speaks only when the series
+// enters a level, not at every row it stays in one: a series that wanders into a rarely visited
+// range (a random walk, a drift) is then surprising once, not for as long as it stays there, while
+// the contexts ending in that level still judge what follows.
 #pragma once
 
 #include <cstddef>
@@ -39,7 +38,7 @@ class ContextNovelty {
   // newest); learn_rows: the learning period, after which the bins are fixed and the values seen so
   // far are replayed into the memory.
   ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries = 1 << 17,
-                 bool escape = false);
+                 bool rarity_on_entry = true);
 
   // Appends x (NaN = a missing row: contexts restart after it) and returns the surprise of its
   // level given the contexts before it (>= 0), NaN while the bins are not set or for a NaN row.
@@ -66,8 +65,9 @@ class ContextNovelty {
   size_t order_;
   int64_t learn_rows_;
   int64_t max_entries_;
-  bool escape_;
-  int64_t entries_ = 0;  // contexts_.size() + the follows of every context
+  bool rarity_on_entry_;
+  int64_t entries_ = 0;
+  double transition_surprise_ = 0.0;  // contexts_.size() + the follows of every context
   double low_ = 0.0, width_ = 0.0;
   std::vector<double> pending_;      // values of the learning period (NaN kept)
   std::vector<int64_t> recent_;      // the newest levels, at most order_, oldest first

@@ -48,7 +48,9 @@ struct DetectorOptions {
   // Bound of the context memory (contexts plus (context, level) counts): beyond it every count is
   // halved and the zeros dropped, down to half of it (a few MB; NAB's most varied file needs 13k).
   int64_t context_max_entries = 1 << 17;
-  bool context_escape = false;  // a level new after a context: share d / (c + d) (PPM escape C)
+  // Order 0 (the level's overall rarity) counts when the series enters a level, not at every row it
+  // stays there (session 11: a drifting series was counted again and again).
+  bool context_rarity_on_entry = true;
 
   // Recurrence gate (detect/recurrence.h): a row is only as surprising as its newest
   // recurrence_length rows are new. The distance to the nearest of the last recurrence_history

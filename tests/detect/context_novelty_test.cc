@@ -175,6 +175,23 @@ TEST(ContextNovelty, PruningKeepsAnEstablishedPattern) {
   EXPECT_GT(skip, pattern + 1.0);
 }
 
+TEST(ContextNovelty, ARareLevelIsSurprisingWhenEnteredNotWhileTheSeriesStaysInIt) {
+  // After a sawtooth through the 8 learned levels, the series moves to a level never seen and stays.
+  for (bool on_entry : {true, false}) {
+    ContextNovelty c(8, 3, 64, 1 << 17, on_entry);
+    run(c, sawtooth(400));
+    const double enter = c.update(20.0);
+    const double stay = c.update(20.0);
+    EXPECT_GT(enter, std::log(400.0)) << on_entry;
+    if (on_entry) {
+      // Only the contexts speak, and none ending in the new level has been seen before.
+      EXPECT_EQ(stay, 0.0);
+    } else {
+      EXPECT_GT(stay, std::log(200.0));  // the level is still rare overall (1 row of about 400)
+    }
+  }
+}
+
 TEST(FisherCombinedDecades, MatchesTheChiSquareSurvivalAtFourDegreesOfFreedom) {
   // p1 = p2 = 0.01: q = 1e-4, combined p = q (1 - ln q) = 1e-4 x 10.21.
   EXPECT_NEAR(fisher_combined_decades(2.0, 2.0), -std::log10(1e-4 * (1.0 - std::log(1e-4))), 1e-12);
