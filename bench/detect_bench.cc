@@ -186,11 +186,13 @@ int main(int argc, char** argv) {
     DetectorOptions options;
     uint64_t seed = 7;  // the synthetic corpus' seed (8, 9, ... are held out from tuning)
     std::string nab_dir, nab_labels;
+    int64_t length_factor = 1;  // length=F: synthetic files F times longer, same anomalies
     double threshold = kDefaultDetectionThreshold;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg.rfind("seed=", 0) == 0) seed = std::stoull(arg.substr(5));
       else if (arg.rfind("nab=", 0) == 0) nab_dir = arg.substr(4);
+      else if (arg.rfind("length=", 0) == 0) length_factor = std::stoll(arg.substr(7));
       else if (arg.rfind("labels=", 0) == 0) nab_labels = arg.substr(7);
       else if (arg.rfind("threshold=", 0) == 0) threshold = std::stod(arg.substr(10));
       else set_option(options, arg);
@@ -207,7 +209,8 @@ int main(int argc, char** argv) {
     out["generator"] = run_corpus(generator_corpus({1, 2, 3, 4, 5}, 20000), options, false);
     out["generator_low_rate"] = run_corpus(generator_corpus({11, 12, 13}, 8000, 0.0005), options, false);
     out["synthetic_seed"] = seed;
-    out["synthetic"] = run_corpus(synthetic_corpus(seed, 4), options, true);
+    out["synthetic_length_factor"] = length_factor;
+    out["synthetic"] = run_corpus(synthetic_corpus(seed, 4, length_factor), options, true);
     std::printf("%s\n", out.dump(2).c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "detect_bench: %s\n", e.what());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace spikecast::detect {
@@ -68,6 +69,13 @@ double ContextNovelty::observe(int64_t level, bool score) {
   double surprise = 0.0;
   uint64_t h = 0;
   const size_t k_max = recent_.size();
+  // A level's overall rarity (order 0) is evidence when the series jumps into it, not again at
+  // every row it stays there, nor when it extends the learned range by one level from the level
+  // next to it (a drift: `range` already judges how unusual a new high or low is). Then only the
+  // contexts that end in the previous levels speak.
+  const bool outside = level < 0 || level >= levels_;
+  const bool rarity_skipped = rarity_on_entry_ && k_max > 0 &&
+                              (recent_.back() == level || (outside && std::llabs(recent_.back() - level) == 1));
   for (size_t k = 0; k <= k_max; ++k) {
     if (k > 0) h = mix(h, static_cast<uint64_t>(recent_[k_max - k]));
     auto [it, inserted] = contexts_.try_emplace(mix(h, static_cast<uint64_t>(k)));
@@ -75,10 +83,7 @@ double ContextNovelty::observe(int64_t level, bool score) {
     if (inserted) ++entries_;
     auto f = std::find_if(ctx.follows.begin(), ctx.follows.end(), [&](const auto& e) { return e.first == level; });
     const double c = ctx.count, c_s = f == ctx.follows.end() ? 0.0 : f->second;
-    // A level's overall rarity (order 0) is evidence when the series enters it, not again at every
-    // row it stays there: staying is judged by the contexts that end in it.
-    const bool staying = k == 0 && rarity_on_entry_ && k_max > 0 && recent_.back() == level;
-    if (score && ctx.count > 0 && !staying) {
+    if (score && ctx.count > 0 && !(k == 0 && rarity_skipped)) {
       const double share = (c_s + 0.5) / (c + 0.5);
       surprise = std::max(surprise, -std::log(share));
     }

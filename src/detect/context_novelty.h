@@ -19,9 +19,11 @@
 // established ones keep their shares.
 //
 // With `rarity_on_entry`, order 0 (how rare the level is overall) speaks only when the series
-// enters a level, not at every row it stays in one: a series that wanders into a rarely visited
-// range (a random walk, a drift) is then surprising once, not for as long as it stays there, while
-// the contexts ending in that level still judge what follows.
+// jumps into a level: not at every row it stays in one, nor when it extends the learned range by
+// one level from the level next to it. A series that wanders into a rarely visited range or drifts
+// beyond it (a random walk, a trend) is then not counted again and again (nor twice with `range`,
+// which judges new highs and lows), while the contexts ending in the previous levels still judge
+// each step.
 #pragma once
 
 #include <cstddef>

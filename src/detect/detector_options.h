@@ -48,8 +48,9 @@ struct DetectorOptions {
   // Bound of the context memory (contexts plus (context, level) counts): beyond it every count is
   // halved and the zeros dropped, down to half of it (a few MB; NAB's most varied file needs 13k).
   int64_t context_max_entries = 1 << 17;
-  // Order 0 (the level's overall rarity) counts when the series enters a level, not at every row it
-  // stays there (session 11: a drifting series was counted again and again).
+  // Order 0 (the level's overall rarity) counts when the series jumps into a level, not at every row
+  // it stays there nor when it extends the learned range by one level (session 11: a drifting
+  // series was counted again and again, and twice with `range`).
   bool context_rarity_on_entry = true;
 
   // Recurrence gate (detect/recurrence.h): a row is only as surprising as its newest

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/config.h"
+#include "core/error.h"
 #include "data/generator.h"
 
 namespace spikecast {
@@ -45,14 +46,14 @@ double daily(double phase) {
   return std::exp(-0.5 * std::pow((h - 9.0) / 2.0, 2)) + 1.3 * std::exp(-0.5 * std::pow((h - 19.0) / 2.5, 2)) - 0.6;
 }
 
-LabelledSeries make(const std::string& kind, uint64_t seed) {
+LabelledSeries make(const std::string& kind, uint64_t seed, int64_t length_factor) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a: the same stream on every standard library
   for (char c : kind) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
   Rng rng(seed * 7919 + h);
   LabelledSeries s;
   s.kind = kind;
   s.name = kind + "_" + std::to_string(seed);
-  int64_t n = 4032;              // two weeks of 5-minute rows, a typical NAB file
+  int64_t n = 4032 * length_factor;  // two weeks of 5-minute rows, a typical NAB file
   s.step_ms = 300000;
   const int k = 1 + static_cast<int>(rng.uniform() * 3.0);  // 1..3 anomalies
   std::vector<double>& v = s.values;
@@ -150,7 +151,7 @@ LabelledSeries make(const std::string& kind, uint64_t seed) {
   } else if (kind == "temperature_failure") {
     // Hourly machine temperature: slow AR(1) wander and a daily cycle; before each failure the
     // temperature climbs for a day, then falls sharply. The label is the start of the climb.
-    n = 5000;
+    n = 5000 * length_factor;
     s.step_ms = 3600000;
     const double sd = 0.3 + 0.3 * rng.uniform();
     double ar = 0.0;
@@ -180,7 +181,7 @@ LabelledSeries make(const std::string& kind, uint64_t seed) {
   } else if (kind == "hourly_ads") {
     // Ad-exchange-like: hourly, about 1600 rows, noisy multiplicative daily cycle; anomalies are
     // short drops to a fraction of the usual value.
-    n = 1600;
+    n = 1600 * length_factor;
     s.step_ms = 3600000;
     const double base = 0.5 + rng.uniform();
     v.resize(n);
@@ -216,10 +217,11 @@ const std::vector<std::string>& synthetic_kinds() {
   return kKinds;
 }
 
-std::vector<LabelledSeries> synthetic_corpus(uint64_t seed, int files_per_kind) {
+std::vector<LabelledSeries> synthetic_corpus(uint64_t seed, int files_per_kind, int64_t length_factor) {
+  if (length_factor < 1) throw ConfigError("length_factor", "must be >= 1, got " + std::to_string(length_factor));
   std::vector<LabelledSeries> out;
   for (const std::string& kind : synthetic_kinds()) {
-    for (int f = 0; f < files_per_kind; ++f) out.push_back(make(kind, seed * 1000 + static_cast<uint64_t>(f)));
+    for (int f = 0; f < files_per_kind; ++f) out.push_back(make(kind, seed * 1000 + static_cast<uint64_t>(f), length_factor));
   }
   return out;
 }

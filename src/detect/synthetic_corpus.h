@@ -24,7 +24,9 @@ struct LabelledSeries {
 };
 
 // The synthetic NAB-like corpus: `files_per_kind` files of each kind, deterministic in `seed`.
-std::vector<LabelledSeries> synthetic_corpus(uint64_t seed = 7, int files_per_kind = 3);
+// length_factor > 1 makes every file that many times longer with the same 1-3 anomalies (NAB's
+// files run from about 1,000 to 22,700 rows with a few anomalies each, whatever their length).
+std::vector<LabelledSeries> synthetic_corpus(uint64_t seed = 7, int files_per_kind = 3, int64_t length_factor = 1);
 
 // The kinds synthetic_corpus() draws, in order.
 const std::vector<std::string>& synthetic_kinds();

@@ -210,6 +210,17 @@ TEST(AnomalyDetector, NabScoreOnSyntheticCorpus) {
   EXPECT_GT(ours, 55.0);
 }
 
+TEST(SyntheticCorpus, ALengthFactorMakesLongerFilesWithTheSameNumberOfAnomalies) {
+  const auto base = synthetic_corpus(7, 1), longer = synthetic_corpus(7, 1, 3);
+  ASSERT_EQ(base.size(), longer.size());
+  for (size_t i = 0; i < base.size(); ++i) {
+    EXPECT_EQ(longer[i].rows(), 3 * base[i].rows()) << base[i].name;
+    EXPECT_EQ(longer[i].label_rows.size(), base[i].label_rows.size()) << base[i].name;
+    for (int64_t r : longer[i].label_rows) EXPECT_LT(r, longer[i].rows());
+  }
+  EXPECT_THROW(synthetic_corpus(7, 1, 0), ConfigError);
+}
+
 TEST(AnomalyDetector, ScoresTwentyThousandRows) {
   const auto v = noise(20000, 61);
   const auto s = scores_of(v);

@@ -192,6 +192,27 @@ TEST(ContextNovelty, ARareLevelIsSurprisingWhenEnteredNotWhileTheSeriesStaysInIt
   }
 }
 
+TEST(ContextNovelty, ExtendingTheLearnedRangeByOneLevelIsJudgedByTheContextsOnly) {
+  for (bool on_entry : {true, false}) {
+    ContextNovelty c(8, 3, 64, 1 << 17, on_entry);
+    run(c, sawtooth(400));  // ends on 7.5, the top level (7)
+    ASSERT_EQ(c.level_of(7.9), 8);
+    // One level above the learned range, from the top level: a drift. The context "7.5" has been
+    // followed by 0.5 about 50 times (-ln(0.5 / 50.5)); the level itself was never seen in 400 rows.
+    const double extend = c.update(7.9);
+    if (on_entry) {
+      EXPECT_NEAR(extend, std::log(101.0), 0.2);
+    } else {
+      EXPECT_GT(extend, std::log(700.0));
+    }
+  }
+  // A jump several levels beyond the range keeps the level's rarity.
+  ContextNovelty c(8, 3, 64);
+  run(c, sawtooth(400));
+  ASSERT_GE(c.level_of(12.5), 10);
+  EXPECT_GT(c.update(12.5), std::log(700.0));
+}
+
 TEST(FisherCombinedDecades, MatchesTheChiSquareSurvivalAtFourDegreesOfFreedom) {
   // p1 = p2 = 0.01: q = 1e-4, combined p = q (1 - ln q) = 1e-4 x 10.21.
   EXPECT_NEAR(fisher_combined_decades(2.0, 2.0), -std::log10(1e-4 * (1.0 - std::log(1e-4))), 1e-12);
