@@ -91,6 +91,17 @@ nlohmann::json report_json(const NabReport& r) {
   return j;
 }
 
+// The standard score at thresholds 0.30, 0.305, ..., 0.60: how a fixed threshold (the CLI's) fares
+// on each corpus, so one can be chosen for several at once.
+nlohmann::json threshold_curve(const std::vector<NabFile>& files) {
+  nlohmann::json curve = nlohmann::json::array();
+  for (int i = 0; i <= 60; ++i) {
+    const double t = 0.30 + 0.005 * i;
+    curve.push_back({t, score_nab_at_threshold(files, nab_profiles()[0], t).normalized_score});
+  }
+  return curve;
+}
+
 nlohmann::json run_corpus(const std::vector<LabelledSeries>& corpus, const DetectorOptions& options,
                           bool per_kind) {
   std::vector<NabFile> files;
@@ -115,6 +126,7 @@ nlohmann::json run_corpus(const std::vector<LabelledSeries>& corpus, const Detec
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   nlohmann::json j = report_json(score_nab(files));
+  j["standard_by_threshold"] = threshold_curve(files);
   j["rows"] = rows;
   j["rows_per_second"] = static_cast<double>(rows) / seconds;
   if (per_kind) {
@@ -170,6 +182,7 @@ nlohmann::json run_nab(const std::string& dir, const std::string& labels_path, c
                                  {"fp_rows", at.counts.fp}};
   }
   j["threshold"] = threshold;
+  j["standard_by_threshold"] = threshold_curve(files);
   NabOptions standard;
   standard.profiles = {nab_profiles()[0]};
   for (const auto& [category, cf] : by_category) {

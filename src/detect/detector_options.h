@@ -43,7 +43,7 @@ struct DetectorOptions {
   // combined with the other sub-detectors' by Fisher's method (else it is one more sub-detector).
   bool use_context = true;
   int64_t context_levels = 8;   // CAD OSE's 3 bits
-  int64_t context_order = 6;
+  int64_t context_order = 3;   // session 11: 2 - 4 tie on NAB's development files (6 before)
   bool context_fusion = true;
   // Bound of the context memory (contexts plus (context, level) counts): beyond it every count is
   // halved and the zeros dropped, down to half of it (a few MB; NAB's most varied file needs 13k).
