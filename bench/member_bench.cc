@@ -1,8 +1,9 @@
 // Each member's forward alone, in inference, at one batch size on one device and precision (autocast),
-// the way the ensemble calls it; with `profile`, one more forward of each member runs between
+// the way the ensemble calls it; with `train`, a training pass instead (forward in training mode,
+// an MSE loss, backward). With `profile`, one more pass of each member runs between
 // cudaProfilerStart and cudaProfilerStop, so that Nsight Compute (`ncu --profile-from-start off`)
-// lists exactly that forward's kernels. Prints one JSON object per line.
-// Usage: member_bench [cpu|cuda] [fp32|bf16] [batch] [members, comma-separated] [runs] [profile]
+// lists exactly that pass's kernels. Prints one JSON object per line.
+// Usage: member_bench [cpu|cuda] [fp32|bf16] [batch] [members, comma-separated] [runs] [profile] [train]
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -39,29 +40,39 @@ int main(int argc, char** argv) {
   const int64_t batch = argc > 3 ? std::atoll(argv[3]) : 1000;
   const std::vector<std::string> members = split(argc > 4 ? argv[4] : "lstm,gru,cnn_lstm,spike,rule");
   const int runs = argc > 5 ? std::atoi(argv[5]) : 20;
-  const bool profile = argc > 6 && std::string(argv[6]) == "profile";
+  bool profile = false, train = false;
+  for (int i = 6; i < argc; ++i) {
+    profile = profile || std::string(argv[i]) == "profile";
+    train = train || std::string(argv[i]) == "train";
+  }
   try {
     const torch::Device device(dev);
     const bool autocast = precision == "bf16";
     if (!autocast && precision != "fp32") throw std::runtime_error("precision must be fp32 or bf16");
-    torch::NoGradGuard no_grad;
+    torch::AutoGradMode grad_mode(train);
     for (const std::string& name : members) {
       torch::manual_seed(1);
       spikecast::models::Forecaster model =
           spikecast::models::make_forecaster(name, spikecast::models::ModelSpec{100, 1, 13, nlohmann::json::object()});
-      model->eval();
+      model->train(train);
       model->to(device);
       const torch::Tensor x = torch::randn({batch, 100, 13}, torch::TensorOptions().device(device));
       spikecast::compat::AutocastScope scope(device.type(), torch::kBFloat16, autocast);
-      const double p50 = spikecast::bench_timing::p50_us([&] { model->forward(x); }, device, runs, 3) / 1e3;
-      std::printf("{\"member\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"batch\": %lld, \"p50_ms\": %.3f, "
-                  "\"windows_per_s\": %.0f}\n",
-                  name.c_str(), device.str().c_str(), precision.c_str(), static_cast<long long>(batch), p50,
-                  static_cast<double>(batch) / p50 * 1e3);
+      const auto pass = [&] {
+        const spikecast::models::ForecastOutput out = model->forward(x);
+        if (!train) return;
+        out.value.to(torch::kFloat32).pow(2).mean().backward();
+        model->zero_grad();
+      };
+      const double p50 = spikecast::bench_timing::p50_us(pass, device, runs, 3) / 1e3;
+      std::printf("{\"member\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"mode\": \"%s\", \"batch\": %lld, "
+                  "\"p50_ms\": %.3f, \"windows_per_s\": %.0f}\n",
+                  name.c_str(), device.str().c_str(), precision.c_str(), train ? "train" : "inference",
+                  static_cast<long long>(batch), p50, static_cast<double>(batch) / p50 * 1e3);
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
       if (profile && device.is_cuda()) {
         cudaProfilerStart();
-        model->forward(x);
+        pass();
         spikecast::compat::synchronize(device);
         cudaProfilerStop();
       }

@@ -12,6 +12,7 @@
 #include "models/recurrent_cells.h"
 #include "models/recurrent_module.h"
 #include "models/recurrent_sequence.h"
+#include "models/recurrent_sequence_cuda.h"
 #include "models/sequence_ops.h"
 #include "tensor/context.h"
 
@@ -356,7 +357,7 @@ bool tiled_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail:
 }
 #endif
 
-enum class Path { kModule, kCpuCells, kCpuSequence, kCudaKernel, kCudaTiled };
+enum class Path { kModule, kCpuCells, kCpuSequence, kCudaKernel, kCudaTiled, kCudaSequence };
 
 // SPIKECAST_CPU_SEQUENCE_KERNELS=0: a diagnostic switch, read once, that sends CPU training and
 // large-batch CPU inference back to the module's own forward (for measuring recurrent_sequence.h
@@ -387,7 +388,10 @@ bool inference_at_small_batch(const torch::nn::Module& layer, const torch::nn::d
 Path path_for(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
               const torch::Tensor& x) {
   const bool cpu_sequence = cpu_sequence_enabled() && cpu_sequence_takes(layer, x);
-  if (!in_inference(layer, o, x)) return cpu_sequence ? Path::kCpuSequence : Path::kModule;
+  if (!in_inference(layer, o, x)) {
+    if (cpu_sequence) return Path::kCpuSequence;
+    return cuda_sequence_takes(layer, x) ? Path::kCudaSequence : Path::kModule;
+  }
   if (x.size(0) <= kCellKernelMaxBatch) {
     if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return Path::kCpuCells;
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
@@ -411,6 +415,8 @@ torch::Tensor run_module(torch::nn::Module& layer, const torch::Tensor& x) {
       return cell_forward(layer, *m.options, m.cell, x);
     case Path::kCpuSequence:
       return cpu_sequence_forward(layer, x);
+    case Path::kCudaSequence:
+      return cuda_sequence_forward(layer, x);
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
     case Path::kCudaKernel:
       return cuda_forward(m.cell, kernel_layers(layer, *m.options), m.options->bidirectional(), x);

@@ -32,4 +32,49 @@ inline const torch::Tensor& layer_parameter(const torch::OrderedDict<std::string
   return *p;
 }
 
+// One direction of one layer: its weights, and its biases (zeros when the module has none).
+struct DirectionWeights {
+  torch::Tensor w_ih, w_hh, b_ih, b_hh;
+};
+
+inline DirectionWeights direction_weights(const torch::OrderedDict<std::string, torch::Tensor>& params,
+                                          const RecurrentModule& m, int64_t layer, bool reverse) {
+  const std::string sfx = "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
+  DirectionWeights w;
+  w.w_ih = layer_parameter(params, "weight_ih" + sfx);
+  w.w_hh = layer_parameter(params, "weight_hh" + sfx);
+  if (m.options->bias()) {
+    w.b_ih = layer_parameter(params, "bias_ih" + sfx);
+    w.b_hh = layer_parameter(params, "bias_hh" + sfx);
+  } else {
+    w.b_ih = torch::zeros({w.w_hh.size(0)}, w.w_hh.options());
+    w.b_hh = w.b_ih;
+  }
+  return w;
+}
+
+// Whether every parameter of the module is a float32 tensor on `device`.
+inline bool float32_parameters_on(const torch::nn::Module& layer, const torch::Device& device) {
+  for (const auto& p : layer.parameters(/*recurse=*/false))
+    if (p.scalar_type() != torch::kFloat32 || p.device() != device) return false;
+  return true;
+}
+
+// A batch_first module's forward built from one function per direction of a layer,
+// direction(x [B, T, I], weights, reverse) -> [B, T, H]: the layers in turn, both directions of a
+// bidirectional layer concatenated, dropout between layers as the module applies it in training.
+template <typename DirectionFn>
+torch::Tensor forward_by_direction(torch::nn::Module& layer, const RecurrentModule& m, const torch::Tensor& x,
+                                   DirectionFn&& direction) {
+  const auto params = layer.named_parameters(/*recurse=*/false);
+  torch::Tensor h = x.contiguous();
+  for (int64_t l = 0; l < m.options->num_layers(); ++l) {
+    if (l > 0 && layer.is_training() && m.options->dropout() > 0) h = torch::dropout(h, m.options->dropout(), true);
+    torch::Tensor y = direction(h, direction_weights(params, m, l, false), false);
+    if (m.options->bidirectional()) y = torch::cat({y, direction(h, direction_weights(params, m, l, true), true)}, 2);
+    h = y;
+  }
+  return h;
+}
+
 }  // namespace spikecast::models

@@ -46,11 +46,6 @@ void input_gradients(AutogradContext* ctx, const Tensor& dxp, const Tensor& x, c
   if (ctx->needs_input_grad(1)) out[1] = torch::mm(dxp.t(), time_major(x));
 }
 
-// The bias a layer adds (zeros when the module has none).
-Tensor bias_or_zeros(const Tensor& b, int64_t gates, const Tensor& like) {
-  return b.defined() ? b : torch::zeros({gates}, like.options());
-}
-
 // One LSTM direction. Inputs: x [B, T, I], w_ih [4H, I], w_hh [4H, H], b [4H] (b_ih + b_hh); output
 // y [B, T, H]. Kept for backward: x, the weights, the activations [T, B, 4H], c and h [T, B, H].
 struct LstmDirection : torch::autograd::Function<LstmDirection> {
@@ -175,21 +170,14 @@ struct GruDirection : torch::autograd::Function<GruDirection> {
   }
 };
 
-Tensor direction(const torch::OrderedDict<std::string, Tensor>& params, const RecurrentModule& m, const Tensor& x,
-                 int64_t layer, bool reverse) {
-  const std::string sfx = "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
-  const Tensor& w_ih = layer_parameter(params, "weight_ih" + sfx);
-  const Tensor& w_hh = layer_parameter(params, "weight_hh" + sfx);
-  const int64_t gates = w_hh.size(0);
-  const Tensor b_ih = bias_or_zeros(m.options->bias() ? layer_parameter(params, "bias_ih" + sfx) : Tensor(), gates, x);
-  const Tensor b_hh = bias_or_zeros(m.options->bias() ? layer_parameter(params, "bias_hh" + sfx) : Tensor(), gates, x);
+Tensor direction(const RecurrentModule& m, const Tensor& x, const DirectionWeights& w, bool reverse) {
   const bool gru = m.cell == Cell::kGru;
   if (!torch::GradMode::is_enabled()) {
-    return gru ? GruDirection::run(x, w_ih, w_hh, b_ih, b_hh, reverse).y
-               : LstmDirection::run(x, w_ih, w_hh, b_ih + b_hh, reverse).y;
+    return gru ? GruDirection::run(x, w.w_ih, w.w_hh, w.b_ih, w.b_hh, reverse).y
+               : LstmDirection::run(x, w.w_ih, w.w_hh, w.b_ih + w.b_hh, reverse).y;
   }
-  return gru ? GruDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse)
-             : LstmDirection::apply(x, w_ih, w_hh, b_ih, b_hh, reverse);
+  return gru ? GruDirection::apply(x, w.w_ih, w.w_hh, w.b_ih, w.b_hh, reverse)
+             : LstmDirection::apply(x, w.w_ih, w.w_hh, w.b_ih, w.b_hh, reverse);
 }
 
 }  // namespace
@@ -205,15 +193,9 @@ torch::Tensor cpu_sequence_forward(torch::nn::Module& layer, const torch::Tensor
     throw ModelError("cpu_sequence_forward: needs a batch_first LSTM or GRU module without projections and a "
                      "float32 CPU input [B, T, I]");
   const RecurrentModule m = recurrent_module(layer);
-  const auto params = layer.named_parameters(/*recurse=*/false);
-  Tensor h = x.contiguous();
-  for (int64_t l = 0; l < m.options->num_layers(); ++l) {
-    if (l > 0 && layer.is_training() && m.options->dropout() > 0) h = torch::dropout(h, m.options->dropout(), true);
-    Tensor y = direction(params, m, h, l, false);
-    if (m.options->bidirectional()) y = torch::cat({y, direction(params, m, h, l, true)}, 2);
-    h = y;
-  }
-  return h;
+  return forward_by_direction(layer, m, x, [&m](const Tensor& in, const DirectionWeights& w, bool reverse) {
+    return direction(m, in, w, reverse);
+  });
 }
 
 }  // namespace spikecast::models

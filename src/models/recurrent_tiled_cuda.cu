@@ -2,6 +2,7 @@
 
 #include "models/cuda_device_attributes.h"
 
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 #include <cuda_runtime.h>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace spikecast::models::cuda_tiled {
 namespace {
@@ -25,6 +27,7 @@ constexpr int kPadHalves = 8;                  // added to each shared row of h 
 constexpr int kPadFloats = 4;                  // added to each shared row of the gate products
 
 using half = __half;
+using bf16 = __nv_bfloat16;
 
 // One MUFU instruction each (tanh.approx.f32, sm_75+; relative error below 2^-10, about float16's
 // precision, which h is kept in); sigmoid(x) = (1 + tanh(x / 2)) / 2.
@@ -58,17 +61,27 @@ SharedLayout shared_layout(Cell cell, int hidden) {
   return s;
 }
 
-// Copies one step's input projections of the block's windows, [kTileRows][G] half, into shared
-// memory asynchronously (16 bytes per copy; rows past the batch repeat its last window, whose result
-// is never written).
+// Copies step t of the block's windows from a batch-major [B, T, kRowBytes] array into shared memory
+// [kTileRows][kRowBytes] asynchronously (16 bytes per copy; rows past the batch repeat its last
+// window, whose result is never written). The caller commits the copies as one group.
+template <int kRowBytes>
+__device__ __forceinline__ void fetch_rows(void* dst, const void* src, int batch, int steps, int t, int tile0) {
+  static_assert(kRowBytes % 16 == 0, "whole 16-byte copies");
+  constexpr int kChunksPerRow = kRowBytes / 16;
+  unsigned char* d = static_cast<unsigned char*>(dst);
+  const unsigned char* from = static_cast<const unsigned char*>(src);
+  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunksPerRow; c += kThreads) {
+    const int row = c / kChunksPerRow, offset = (c % kChunksPerRow) * 16;
+    const int b = min(tile0 + row, batch - 1);
+    __pipeline_memcpy_async(d + row * kRowBytes + offset,
+                            from + (static_cast<int64_t>(b) * steps + t) * kRowBytes + offset, 16);
+  }
+}
+
+// One step's input projections of the block's windows, [kTileRows][G] half, as one copy group.
 template <int G>
 __device__ __forceinline__ void fetch_step(half* dst, const half* xp, int batch, int steps, int t, int tile0) {
-  constexpr int kChunks = kTileRows * G / 8;
-  for (int c = static_cast<int>(threadIdx.x); c < kChunks; c += kThreads) {
-    const int row = c / (G / 8), col = (c % (G / 8)) * 8;
-    const int b = min(tile0 + row, batch - 1);
-    __pipeline_memcpy_async(dst + row * G + col, xp + (static_cast<int64_t>(b) * steps + t) * G + col, 16);
-  }
+  fetch_rows<G * static_cast<int>(sizeof(half))>(dst, xp, batch, steps, t, tile0);
   __pipeline_commit();
 }
 
@@ -79,7 +92,8 @@ __device__ __forceinline__ void fetch_step(half* dst, const half* xp, int batch,
 // Element-wise: each thread owns H/32 pairs of neighbouring hidden units of fixed columns (so its
 // biases and its state, c or the GRU's h, stay in registers) and updates them from the gate products
 // and the step's input projections, which were copied in during the previous step.
-template <Cell kCell, int H>
+// kTrain: also keep what backward reads (Direction's training outputs).
+template <Cell kCell, int H, bool kTrain>
 __global__ void __launch_bounds__(kThreads, 1)
     tiled_layer(int batch, int steps, Direction d0, Direction d1, SharedLayout lay) {
   constexpr int NG = gates_of(kCell);
@@ -192,28 +206,42 @@ __global__ void __launch_bounds__(kThreads, 1)
         x[g][0] = xv.x + b_in[g][0];
         x[g][1] = xv.y + b_in[g][1];
       }
-      float hv[2];
+      float hv[2], act[NG][2];
 #pragma unroll
       for (int o = 0; o < 2; ++o) {
         float& st = state[i][o];
         if constexpr (kCell == Cell::kLstm) {
-          const float ig = sigmoid(x[0][o] + gate[0][o]);
-          const float fg = sigmoid(x[1][o] + gate[1][o]);
-          const float gg = tanh_fast(x[2][o] + gate[2][o]);
-          const float og = sigmoid(x[3][o] + gate[3][o]);
-          st = fg * st + ig * gg;
-          hv[o] = og * tanh_fast(st);
+          act[0][o] = sigmoid(x[0][o] + gate[0][o]);
+          act[1][o] = sigmoid(x[1][o] + gate[1][o]);
+          act[2][o] = tanh_fast(x[2][o] + gate[2][o]);
+          act[3][o] = sigmoid(x[3][o] + gate[3][o]);
+          st = act[1][o] * st + act[0][o] * act[2][o];
+          hv[o] = act[3][o] * tanh_fast(st);
         } else {
-          const float rg = sigmoid(x[0][o] + gate[0][o]);
-          const float zg = sigmoid(x[1][o] + gate[1][o]);
-          const float ng = tanh_fast(x[2][o] + rg * gate[2][o]);
-          st = (1.0f - zg) * ng + zg * st;
+          act[0][o] = sigmoid(x[0][o] + gate[0][o]);
+          act[1][o] = sigmoid(x[1][o] + gate[1][o]);
+          act[2][o] = tanh_fast(x[2][o] + act[0][o] * gate[2][o]);
+          st = (1.0f - act[1][o]) * act[2][o] + act[1][o] * st;
           hv[o] = st;
         }
       }
       const __half2 hh = __floats2half2_rn(hv[0], hv[1]);
-      *reinterpret_cast<__half2*>(h_next + row * ld_h + col) = hh;
       const int b = tile0 + row;
+      if constexpr (kTrain) {
+        if (b < batch) {
+          const int64_t at = static_cast<int64_t>(b) * steps + t;
+          half* a = reinterpret_cast<half*>(dir.act) + at * G + col;
+#pragma unroll
+          for (int g = 0; g < NG; ++g)
+            *reinterpret_cast<__half2*>(a + g * H) = __floats2half2_rn(act[g][0], act[g][1]);
+          *reinterpret_cast<__half2*>(reinterpret_cast<half*>(kCell == Cell::kLstm ? dir.c : dir.hn) + at * H + col) =
+              kCell == Cell::kLstm ? __floats2half2_rn(state[i][0], state[i][1])
+                                   : __floats2half2_rn(gate[2][0], gate[2][1]);
+          *reinterpret_cast<__nv_bfloat162*>(reinterpret_cast<bf16*>(dir.h_prev) + at * H + col) =
+              __float22bfloat162_rn(__half22float2(*reinterpret_cast<const __half2*>(h_cur + row * ld_h + col)));
+        }
+      }
+      *reinterpret_cast<__half2*>(h_next + row * ld_h + col) = hh;
       if (b < batch)
         *reinterpret_cast<__half2*>(out + static_cast<int64_t>(b) * dir.out_batch_stride +
                                     static_cast<int64_t>(t) * dir.out_step_stride + col) = hh;
@@ -222,20 +250,275 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 }
 
-using Kernel = void (*)(int, int, Direction, Direction, SharedLayout);
+// ---- Backward ----
+
+// How many warps share the K dimension of the backward product: the largest divisor of its k steps
+// that leaves every warp at most one column tile.
+__host__ __device__ constexpr int k_split(int k_steps, int most) {
+  for (int s = most; s > 1; --s)
+    if (k_steps % s == 0) return s;
+  return 1;
+}
+
+// Shared memory of a backward block, in bytes from the start: the step's inputs, double-buffered
+// (the next step's arrive while this one computes): act [2][kTileRows][G] half; LSTM c_t and
+// c_{t-1} [2][kTileRows][H] half each, GRU hn (half) and h_prev (bfloat16) [2][kTileRows][H]; dy
+// [2][kTileRows][H] half. Then dg [kTileRows][G + kPadHalves] bfloat16 (the product's left side)
+// and the product's partial sums [split][kTileRows][H + kPadFloats] float, which at the end hold
+// the block's bias gradients [G + H] float.
+struct BackwardLayout {
+  int ld_dg = 0, ld_p = 0;
+  size_t act = 0, s0 = 0, s1 = 0, dy = 0, dg = 0, prod = 0, bytes = 0;
+};
+
+BackwardLayout backward_layout(Cell cell, int hidden) {
+  BackwardLayout s;
+  const int g = gates_of(cell) * hidden;
+  const size_t state_bytes = sizeof(half);
+  const int split = k_split(g / kTile, kWarps / (hidden / kTile));
+  s.ld_dg = g + kPadHalves;
+  s.ld_p = hidden + kPadFloats;
+  s.act = 0;
+  s.s0 = s.act + 2u * kTileRows * g * sizeof(half);
+  s.s1 = s.s0 + 2u * kTileRows * hidden * state_bytes;
+  s.dy = s.s1 + 2u * kTileRows * hidden * state_bytes;
+  s.dg = s.dy + 2u * kTileRows * hidden * sizeof(half);
+  s.prod = s.dg + static_cast<size_t>(kTileRows) * s.ld_dg * sizeof(bf16);
+  s.bytes = s.prod + static_cast<size_t>(split) * kTileRows * s.ld_p * sizeof(float);
+  return s;
+}
+
+// Blocks: ceil(B / kTileRows). The steps run in reverse order of the forward. Each step has two
+// phases. Product: dh_rec = dg_{next} W_hh for the block's windows, the [kTileRows, G] x [G, H]
+// product split over the warps by column tile and K range (each warp's W_hh fragments in registers
+// for all steps), partial sums into shared memory. Element-wise: each thread owns the same pairs of
+// hidden units as in the forward, carries dc (LSTM) or dh z (GRU) in registers, and writes the
+// step's dg to global memory and, as the next product's input, to shared memory.
+template <Cell kCell, int H>
+__global__ void __launch_bounds__(kThreads, 1)
+    tiled_layer_backward(int batch, int steps, BackwardDirection dir, BackwardLayout lay) {
+  constexpr int NG = gates_of(kCell);
+  constexpr int G = NG * H;
+  constexpr int kColTiles = H / kTile;
+  constexpr int kKSteps = G / kTile;
+  constexpr int kSplit = k_split(kKSteps, kWarps / kColTiles);
+  constexpr int kKPer = kKSteps / kSplit;
+  constexpr int kPairsPerThread = kTileRows * H / 2 / kThreads;
+  static_assert(kColTiles * kSplit <= kWarps, "one column tile and K range per warp");
+  static_assert(kPairsPerThread >= 1 && (kTileRows * H / 2) % kThreads == 0, "whole pairs per thread");
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  half* act_s = reinterpret_cast<half*>(smem + lay.act);
+  half* s0_s = reinterpret_cast<half*>(smem + lay.s0);  // LSTM c_t, GRU hn
+  half* s1_s = reinterpret_cast<half*>(smem + lay.s1);  // LSTM c_{t-1} (half), GRU h_prev (bfloat16)
+  half* dy_s = reinterpret_cast<half*>(smem + lay.dy);
+  bf16* dg_s = reinterpret_cast<bf16*>(smem + lay.dg);
+  float* prod_s = reinterpret_cast<float*>(smem + lay.prod);
+  const int ld_dg = lay.ld_dg, ld_p = lay.ld_p;
+
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int tile0 = static_cast<int>(blockIdx.x) * kTileRows;
+  // Iteration j runs step t(j): the forward's last step first.
+  auto step_of = [&](int j) { return dir.reverse ? j : steps - 1 - j; };
+  auto previous = [&](int t) { return dir.reverse ? t + 1 : t - 1; };
+
+  auto fetch = [&](int j) {
+    const int t = step_of(j), buf = j & 1;
+    fetch_rows<G * 2>(act_s + buf * kTileRows * G, dir.act, batch, steps, t, tile0);
+    if constexpr (kCell == Cell::kLstm) {
+      fetch_rows<H * 2>(s0_s + buf * kTileRows * H, dir.c, batch, steps, t, tile0);
+      if (j + 1 < steps) fetch_rows<H * 2>(s1_s + buf * kTileRows * H, dir.c, batch, steps, previous(t), tile0);
+    } else {
+      fetch_rows<H * 2>(s0_s + buf * kTileRows * H, dir.hn, batch, steps, t, tile0);
+      fetch_rows<H * 2>(s1_s + buf * kTileRows * H, dir.h_prev, batch, steps, t, tile0);
+    }
+    fetch_rows<H * 2>(dy_s + buf * kTileRows * H, dir.dy, batch, steps, t, tile0);
+    __pipeline_commit();
+  };
+  fetch(0);
+
+  // The warp's column tile and K range of the product, and its W_hh fragments (B = W_hh, [G, H]).
+  using BFrag = wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, bf16, wmma::row_major>;
+  const int unit_tile = warp % kColTiles, part = warp / kColTiles;
+  const bool multiplies = part < kSplit;
+  BFrag w[kKPer];
+  const bf16* w_g = reinterpret_cast<const bf16*>(dir.w_hh);
+  if (multiplies) {
+#pragma unroll
+    for (int kk = 0; kk < kKPer; ++kk)
+      wmma::load_matrix_sync(w[kk], w_g + (part * kKPer + kk) * kTile * H + unit_tile * kTile, H);
+  }
+
+  const int col = 2 * (static_cast<int>(threadIdx.x) % (H / 2));
+  const int row_first = static_cast<int>(threadIdx.x) / (H / 2), row_step = kThreads / (H / 2);
+  float carry[kPairsPerThread][2];  // LSTM: dc from the next step; GRU: dh z of the next step
+#pragma unroll
+  for (int i = 0; i < kPairsPerThread; ++i) carry[i][0] = carry[i][1] = 0.0f;
+  // The thread's bias gradients: dg_in summed over its pairs and steps (its columns are fixed), and
+  // the GRU's dg_hidden n part.
+  float db[NG + 1][2] = {};
+  bf16* dg_in = reinterpret_cast<bf16*>(dir.dg_in);
+  bf16* dg_hidden = reinterpret_cast<bf16*>(dir.dg_hidden);
+
+  for (int j = 0; j < steps; ++j) {
+    const int t = step_of(j), buf = j & 1;
+    const bool has_previous = j + 1 < steps;
+    if (has_previous) fetch(j + 1);
+
+    // Product: dg of the step after this one (in forward order) times W_hh.
+    if (j > 0 && multiplies) {
+#pragma unroll
+      for (int r = 0; r < kRowTiles; ++r) {
+        wmma::fragment<wmma::accumulator, kTile, kTile, kTile, float> acc;
+        wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+        for (int kk = 0; kk < kKPer; ++kk) {
+          wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, bf16, wmma::row_major> a;
+          wmma::load_matrix_sync(a, dg_s + r * kTile * ld_dg + (part * kKPer + kk) * kTile, ld_dg);
+          wmma::mma_sync(acc, a, w[kk], acc);
+        }
+        wmma::store_matrix_sync(prod_s + (part * kTileRows + r * kTile) * ld_p + unit_tile * kTile, acc, ld_p,
+                                wmma::mem_row_major);
+      }
+    }
+    if (has_previous) __pipeline_wait_prior(1); else __pipeline_wait_prior(0);
+    __syncthreads();
+
+    // Element-wise.
+#pragma unroll
+    for (int i = 0; i < kPairsPerThread; ++i) {
+      const int row = row_first + i * row_step;
+      const int b = tile0 + row;
+      const half* pa = act_s + (buf * kTileRows + row) * G + col;
+      const half* p0 = s0_s + (buf * kTileRows + row) * H + col;
+      const half* p1 = s1_s + (buf * kTileRows + row) * H + col;
+      const float2 dyv = __half22float2(*reinterpret_cast<const __half2*>(dy_s + (buf * kTileRows + row) * H + col));
+      float dh[2] = {dyv.x, dyv.y};
+      if (j > 0) {
+#pragma unroll
+        for (int k = 0; k < kSplit; ++k) {
+          const float2 p = *reinterpret_cast<const float2*>(prod_s + (k * kTileRows + row) * ld_p + col);
+          dh[0] += p.x;
+          dh[1] += p.y;
+        }
+      }
+      float a[NG][2];
+#pragma unroll
+      for (int g = 0; g < NG; ++g) {
+        const float2 v = __half22float2(*reinterpret_cast<const __half2*>(pa + g * H));
+        a[g][0] = v.x;
+        a[g][1] = v.y;
+      }
+      float d_in[NG][2], d_hid[NG][2];
+      if constexpr (kCell == Cell::kLstm) {
+        const float2 c = __half22float2(*reinterpret_cast<const __half2*>(p0));
+        const float2 cp = has_previous ? __half22float2(*reinterpret_cast<const __half2*>(p1)) : make_float2(0.0f, 0.0f);
+        const float cv[2] = {c.x, c.y}, cpv[2] = {cp.x, cp.y};
+#pragma unroll
+        for (int o = 0; o < 2; ++o) {
+          const float ig = a[0][o], fg = a[1][o], gg = a[2][o], og = a[3][o];
+          const float tc = tanh_fast(cv[o]);
+          const float dc = carry[i][o] + dh[o] * og * (1.0f - tc * tc);
+          d_in[0][o] = dc * gg * ig * (1.0f - ig);
+          d_in[1][o] = dc * cpv[o] * fg * (1.0f - fg);
+          d_in[2][o] = dc * ig * (1.0f - gg * gg);
+          d_in[3][o] = dh[o] * tc * og * (1.0f - og);
+          carry[i][o] = dc * fg;
+#pragma unroll
+          for (int g = 0; g < NG; ++g) d_hid[g][o] = d_in[g][o];
+        }
+      } else {
+        const float2 hn = __half22float2(*reinterpret_cast<const __half2*>(p0));
+        const float2 hp = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p1));
+        const float hnv[2] = {hn.x, hn.y}, hpv[2] = {hp.x, hp.y};
+#pragma unroll
+        for (int o = 0; o < 2; ++o) {
+          const float rg = a[0][o], zg = a[1][o], ng = a[2][o];
+          const float d = dh[o] + carry[i][o];
+          const float dn = d * (1.0f - zg) * (1.0f - ng * ng);
+          d_in[0][o] = dn * hnv[o] * rg * (1.0f - rg);
+          d_in[1][o] = d * (hpv[o] - ng) * zg * (1.0f - zg);
+          d_in[2][o] = dn;
+          carry[i][o] = d * zg;
+          d_hid[0][o] = d_in[0][o];
+          d_hid[1][o] = d_in[1][o];
+          d_hid[2][o] = dn * rg;
+        }
+      }
+      if (b < batch) {
+#pragma unroll
+        for (int o = 0; o < 2; ++o) {
+#pragma unroll
+          for (int g = 0; g < NG; ++g) db[g][o] += d_in[g][o];
+          db[NG][o] += d_hid[NG - 1][o];
+        }
+      }
+#pragma unroll
+      for (int g = 0; g < NG; ++g) {
+        const __nv_bfloat162 hid = __floats2bfloat162_rn(d_hid[g][0], d_hid[g][1]);
+        *reinterpret_cast<__nv_bfloat162*>(dg_s + row * ld_dg + g * H + col) = hid;
+        if (b < batch) {
+          const int64_t at = (static_cast<int64_t>(b) * steps + t) * G + g * H + col;
+          *reinterpret_cast<__nv_bfloat162*>(dg_in + at) = __floats2bfloat162_rn(d_in[g][0], d_in[g][1]);
+          if constexpr (kCell == Cell::kGru) *reinterpret_cast<__nv_bfloat162*>(dg_hidden + at) = hid;
+        }
+      }
+    }
+    __syncthreads();
+  }
+
+  // The block's bias gradients: the threads' sums added per column in shared memory (the product's
+  // space, no longer needed), then one row to global memory.
+  constexpr int kBiasColumns = G + (kCell == Cell::kGru ? H : 0);
+  float* sums = prod_s;
+  for (int i = static_cast<int>(threadIdx.x); i < kBiasColumns; i += kThreads) sums[i] = 0.0f;
+  __syncthreads();
+#pragma unroll
+  for (int o = 0; o < 2; ++o) {
+#pragma unroll
+    for (int g = 0; g < NG; ++g) atomicAdd(sums + g * H + col + o, db[g][o]);
+    if constexpr (kCell == Cell::kGru) atomicAdd(sums + G + col + o, db[NG][o]);
+  }
+  __syncthreads();
+  for (int i = static_cast<int>(threadIdx.x); i < kBiasColumns; i += kThreads)
+    dir.db_blocks[static_cast<int64_t>(blockIdx.x) * kBiasColumns + i] = sums[i];
+}
+
+using BackwardKernel = void (*)(int, int, BackwardDirection, BackwardLayout);
 
 template <Cell kCell>
-Kernel kernel_for_width(int hidden) {
+BackwardKernel backward_kernel_for_width(int hidden) {
   switch (hidden) {
-    case 32: return tiled_layer<kCell, 32>;
-    case 64: return tiled_layer<kCell, 64>;
-    case 128: return tiled_layer<kCell, 128>;
+    case 32: return tiled_layer_backward<kCell, 32>;
+    case 64: return tiled_layer_backward<kCell, 64>;
+    case 128: return tiled_layer_backward<kCell, 128>;
     default: return nullptr;
   }
 }
 
-Kernel kernel_for(const LayerShape& s) {
-  return s.cell == Cell::kLstm ? kernel_for_width<Cell::kLstm>(s.hidden) : kernel_for_width<Cell::kGru>(s.hidden);
+BackwardKernel backward_kernel_for(const LayerShape& s) {
+  return s.cell == Cell::kLstm ? backward_kernel_for_width<Cell::kLstm>(s.hidden)
+                               : backward_kernel_for_width<Cell::kGru>(s.hidden);
+}
+
+using Kernel = void (*)(int, int, Direction, Direction, SharedLayout);
+
+template <Cell kCell, bool kTrain>
+Kernel kernel_for_width(int hidden) {
+  switch (hidden) {
+    case 32: return tiled_layer<kCell, 32, kTrain>;
+    case 64: return tiled_layer<kCell, 64, kTrain>;
+    case 128: return tiled_layer<kCell, 128, kTrain>;
+    default: return nullptr;
+  }
+}
+
+Kernel kernel_for(const LayerShape& s, bool train = false) {
+  if (train)
+    return s.cell == Cell::kLstm ? kernel_for_width<Cell::kLstm, true>(s.hidden)
+                                 : kernel_for_width<Cell::kGru, true>(s.hidden);
+  return s.cell == Cell::kLstm ? kernel_for_width<Cell::kLstm, false>(s.hidden)
+                               : kernel_for_width<Cell::kGru, false>(s.hidden);
 }
 
 void check(cudaError_t e, const char* what) {
@@ -243,11 +526,12 @@ void check(cudaError_t e, const char* what) {
 }
 
 // Lets `kernel` use `bytes` of shared memory on the current device (once per device and kernel).
-void prepare(Kernel kernel, int device, size_t bytes) {
+template <typename KernelPointer>
+void prepare(KernelPointer kernel, int device, size_t bytes) {
   static std::mutex mutex;
-  static std::map<std::pair<int, Kernel>, size_t> done;
+  static std::map<std::pair<int, const void*>, size_t> done;
   std::lock_guard<std::mutex> lock(mutex);
-  size_t& granted = done[{device, kernel}];
+  size_t& granted = done[{device, reinterpret_cast<const void*>(kernel)}];
   if (granted >= bytes) return;
   check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
         "shared memory");
@@ -264,22 +548,52 @@ bool supported(int device, const LayerShape& shape) {
   return d.major >= 8 && shared_layout(shape.cell, shape.hidden).bytes <= static_cast<size_t>(d.smem_optin);
 }
 
+bool train_supported(int device, const LayerShape& shape) {
+  return supported(device, shape) && backward_kernel_for(shape) != nullptr &&
+         backward_layout(shape.cell, shape.hidden).bytes <=
+             static_cast<size_t>(cuda_device::attributes(device).smem_optin);
+}
+
 void run(const LayerShape& shape, const Direction* directions, int count, void* stream) {
   if (count < 1 || count > 2) throw std::runtime_error("tiled recurrent CUDA kernel: 1 or 2 directions expected");
   int device = 0;
   check(cudaGetDevice(&device), "device");
   if (!supported(device, shape)) throw std::runtime_error("tiled recurrent CUDA kernel: shape not supported here");
-  for (int i = 0; i < count; ++i)
-    if (directions[i].xp == nullptr || directions[i].w_hh == nullptr || directions[i].b_in == nullptr ||
-        directions[i].out == nullptr || (shape.cell == Cell::kGru && directions[i].b_hh == nullptr))
+  const bool train = directions[0].act != nullptr;
+  const bool lstm = shape.cell == Cell::kLstm;
+  for (int i = 0; i < count; ++i) {
+    const Direction& d = directions[i];
+    if (d.xp == nullptr || d.w_hh == nullptr || d.b_in == nullptr || d.out == nullptr || (!lstm && d.b_hh == nullptr))
       throw std::runtime_error("tiled recurrent CUDA kernel: a direction lacks an input");
+    if (train && (d.act == nullptr || d.h_prev == nullptr || (lstm ? d.c == nullptr : d.hn == nullptr)))
+      throw std::runtime_error("tiled recurrent CUDA kernel: a training direction lacks an output");
+  }
   const SharedLayout lay = shared_layout(shape.cell, shape.hidden);
-  const Kernel kernel = kernel_for(shape);
+  const Kernel kernel = kernel_for(shape, train);
   prepare(kernel, device, lay.bytes);
   const dim3 grid(static_cast<unsigned>((shape.batch + kTileRows - 1) / kTileRows), static_cast<unsigned>(count));
   kernel<<<grid, kThreads, lay.bytes, static_cast<cudaStream_t>(stream)>>>(shape.batch, shape.steps, directions[0],
                                                                            directions[count - 1], lay);
   check(cudaGetLastError(), "launch");
+}
+
+int backward_blocks(const LayerShape& shape) { return (shape.batch + kTileRows - 1) / kTileRows; }
+
+void run_backward(const LayerShape& shape, const BackwardDirection& d, void* stream) {
+  int device = 0;
+  check(cudaGetDevice(&device), "device");
+  if (!train_supported(device, shape))
+    throw std::runtime_error("tiled recurrent CUDA kernel: backward shape not supported here");
+  const bool lstm = shape.cell == Cell::kLstm;
+  if (d.act == nullptr || d.dy == nullptr || d.w_hh == nullptr || d.dg_in == nullptr || d.db_blocks == nullptr ||
+      (lstm ? d.c == nullptr : (d.hn == nullptr || d.h_prev == nullptr || d.dg_hidden == nullptr)))
+    throw std::runtime_error("tiled recurrent CUDA kernel: the backward direction lacks an input");
+  const BackwardLayout lay = backward_layout(shape.cell, shape.hidden);
+  const BackwardKernel kernel = backward_kernel_for(shape);
+  prepare(kernel, device, lay.bytes);
+  const dim3 grid(static_cast<unsigned>(backward_blocks(shape)));
+  kernel<<<grid, kThreads, lay.bytes, static_cast<cudaStream_t>(stream)>>>(shape.batch, shape.steps, d, lay);
+  check(cudaGetLastError(), "backward launch");
 }
 
 }  // namespace spikecast::models::cuda_tiled

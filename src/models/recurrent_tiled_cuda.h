@@ -39,11 +39,48 @@ struct Direction {
   int64_t out_batch_stride = 0;
   int64_t out_step_stride = 0;
   bool reverse = false;            // run t = T-1 .. 0
+  // Training only (all null at inference): what run_backward() reads, each batch-major like xp.
+  uint16_t* act = nullptr;    // [B, T, G] float16: the gates' activations, LSTM (i, f, g, o), GRU (r, z, n)
+  uint16_t* c = nullptr;      // LSTM: [B, T, H] float16: the cell states
+  uint16_t* hn = nullptr;     // GRU: [B, T, H] float16: W_hn h_{t-1} + b_hn, the n gate's hidden part
+  uint16_t* h_prev = nullptr; // [B, T, H] bfloat16: the state step t read (zeros at the first step)
 };
 
 // Whether `device` can run the kernel for this shape (compute capability 8.0 or later for bf16 tensor
 // cores, a supported width, and enough shared memory per block).
 bool supported(int device, const LayerShape& shape);
+
+// Whether `device` can run the training kernels (run() with a Direction's training outputs, and
+// run_backward()) for this shape.
+bool train_supported(int device, const LayerShape& shape);
+
+// One direction's backward: the gradients w.r.t. the gates' pre-activations of every step, from
+// what the training forward kept and dy, the gradient w.r.t. the layer's output. The steps run in
+// reverse inside one launch; each is one [kTileRows, G] x [G, H] product (dg W_hh) on the tensor
+// cores (bfloat16 in, float32 accumulation) and the gates' element-wise derivatives in float32.
+// The weight and input gradients are then plain matrix products of dg over all steps.
+struct BackwardDirection {
+  const uint16_t* act = nullptr;     // as the forward kept them (Direction)
+  const uint16_t* c = nullptr;       // LSTM
+  const uint16_t* hn = nullptr;      // GRU
+  const uint16_t* h_prev = nullptr;  // GRU
+  const uint16_t* dy = nullptr;      // [B, T, H] float16 (the layer answers in float16)
+  const uint16_t* w_hh = nullptr;    // [G, H] bfloat16
+  uint16_t* dg_in = nullptr;         // [B, T, G] bfloat16: w.r.t. x_t W_ih^T + b_ih (+ b_hh for the LSTM)
+  uint16_t* dg_hidden = nullptr;     // GRU: [B, T, G] bfloat16: w.r.t. W_hh h_{t-1} + b_hh; LSTM: null
+  // The bias gradients, as one float32 row per thread block: [blocks, G + (GRU: H)], where blocks =
+  // backward_blocks(shape). Columns 0..G-1 sum dg_in over the block's windows and steps (LSTM: the
+  // gradient of b_ih and of b_hh; GRU: of b_ih, and of b_hh's r and z parts); the GRU's last H
+  // columns sum dg_hidden's n part (the gradient of b_hh's n part). The caller sums the rows.
+  float* db_blocks = nullptr;
+  bool reverse = false;
+};
+
+// The thread blocks of a backward launch (rows of BackwardDirection::db_blocks).
+int backward_blocks(const LayerShape& shape);
+
+// Runs one direction's backward on `stream`, asynchronously; throws std::runtime_error as run().
+void run_backward(const LayerShape& shape, const BackwardDirection& direction, void* stream);
 
 // Runs `count` directions of the same shape (1, or 2 for a bidirectional layer) on `stream` (a
 // cudaStream_t), asynchronously. Throws std::runtime_error when the shape is not supported or the
