@@ -60,7 +60,8 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                        {"range_history", &o.range_history},
                                        {"context_levels", &o.context_levels},
                                        {"context_order", &o.context_order},
-                                       {"context_max_entries", &o.context_max_entries}};
+                                       {"context_max_entries", &o.context_max_entries},
+                                       {"length_rows", &o.length_rows}};
   std::map<std::string, bool*> b = {{"use_level", &o.use_level},       {"use_change", &o.use_change},
                                     {"use_shift", &o.use_shift},       {"use_volatility", &o.use_volatility},
                                     {"use_seasonal", &o.use_seasonal},

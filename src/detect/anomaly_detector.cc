@@ -46,7 +46,14 @@ double AnomalyDetector::update(const double* values) {
     if (std::isfinite(values[c])) ++present;
     best = std::max(best, s);
   }
-  const double surprise = present > 1 ? std::max(0.0, best - std::log10(static_cast<double>(present))) : best;
+  double surprise = present > 1 ? std::max(0.0, best - std::log10(static_cast<double>(present))) : best;
+  // Bonferroni over time beyond length_rows: NAB charges each false-positive row while a file holds
+  // a few anomalies whatever its length, so a calibrated score at one threshold would cost a long
+  // file false alarms in proportion to its length. Past length_rows rows the per-row false-alarm
+  // rate falls as 1 / rows seen (expected alarms grow as the log of the length, not the length).
+  if (options_.length_rows > 0 && row + 1 > options_.length_rows) {
+    surprise = std::max(0.0, surprise - std::log10(static_cast<double>(row + 1) / static_cast<double>(options_.length_rows)));
+  }
   last_surprise_ = surprise;
   if (row < probation_ || present == 0) return 0.0;
 

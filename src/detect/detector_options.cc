@@ -37,6 +37,7 @@ void DetectorOptions::validate() const {
         static_cast<double>(range_history));
   check(context_levels >= 2 && context_levels <= 1000, "context_levels", "in [2, 1000]", static_cast<double>(context_levels));
   check(context_order >= 0 && context_order <= 64, "context_order", "in [0, 64]", static_cast<double>(context_order));
+  check(length_rows >= 0, "length_rows", ">= 0 (0 = off)", static_cast<double>(length_rows));
   check(context_max_entries >= 1024, "context_max_entries", ">= 1024", static_cast<double>(context_max_entries));
   check(recurrence_length >= 2 && recurrence_length <= 256, "recurrence_length", "in [2, 256]",
         static_cast<double>(recurrence_length));

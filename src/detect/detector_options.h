@@ -83,6 +83,13 @@ struct DetectorOptions {
   double suppress_margin = 1.0;
   double suppress_factor = 0.3;
 
+  // Beyond length_rows rows a row's surprise is reduced by log10(rows seen / length_rows), so the
+  // false alarms of a long stream grow with the log of its length, not its length (session 11: at
+  // one threshold, files four times longer wanted 0.49 where NAB-length ones wanted 0.42). 5000 =
+  // NAB's probation cap over its fraction (750 / 0.15), the length beyond which NAB's rules stop
+  // scaling with the file; 0 = off.
+  int64_t length_rows = 5000;
+
   // anomaly_score = 1 - 10^(-S / score_decades) for a surprise of S decades (p = 10^-S).
   double score_decades = 10.0;
 

@@ -210,6 +210,27 @@ TEST(AnomalyDetector, NabScoreOnSyntheticCorpus) {
   EXPECT_GT(ours, 55.0);
 }
 
+TEST(AnomalyDetector, BeyondLengthRowsTheSurpriseFallsByTheLogOfTheRowsSeen) {
+  auto v = noise(6000, 71);
+  v[5000] += 12.0;  // a spike late in the file
+  DetectorOptions off, on;
+  off.length_rows = 0;
+  on.length_rows = 1000;
+  const auto a = detect_anomalies(v, 6000, 1, 300000, off), b = detect_anomalies(v, 6000, 1, 300000, on);
+  int64_t alarms_off = 0, alarms_on = 0;
+  for (size_t r = 0; r < v.size(); ++r) {
+    const double cut = r + 1 > 1000 ? std::log10(static_cast<double>(r + 1) / 1000.0) : 0.0;
+    EXPECT_NEAR(b.surprise[r], std::max(0.0, a.surprise[r] - cut), 1e-5) << r;
+    alarms_off += a.scores[r] >= kDefaultDetectionThreshold;
+    alarms_on += b.scores[r] >= kDefaultDetectionThreshold;
+  }
+  EXPECT_LT(alarms_on, alarms_off);
+  EXPECT_GE(b.scores[5000], kDefaultDetectionThreshold);  // a clear anomaly still alarms
+  DetectorOptions bad;
+  bad.length_rows = -1;
+  EXPECT_THROW(bad.validate(), ConfigError);
+}
+
 TEST(SyntheticCorpus, ALengthFactorMakesLongerFilesWithTheSameNumberOfAnomalies) {
   const auto base = synthetic_corpus(7, 1), longer = synthetic_corpus(7, 1, 3);
   ASSERT_EQ(base.size(), longer.size());
