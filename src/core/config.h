@@ -96,7 +96,7 @@ struct TrainConfig {
   std::string ensemble = "auto";      // auto (chosen on validation) | gated | static | equal
   // How members train: side by side (each on its own host thread and CUDA stream: one member
   // alone leaves most of the card idle) or in turn. "auto": on CUDA in turn with captured steps
-  // (cuda_graphs) below batch 1024, side by side (eager) from 1024; in turn on the CPU.
+  // (cuda_graphs) below batch 4096, side by side (eager) from 4096; in turn on the CPU.
   // "together" or "in_turn" forces one. Side by side is not bitwise reproducible (the members
   // share the random generator) and never captures steps.
   std::string member_schedule = "auto";

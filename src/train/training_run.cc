@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int64_t kSideBySideMinBatch = 1024;
+constexpr int64_t kSideBySideMinBatch = 4096;
 using Clock = std::chrono::steady_clock;
 
 nlohmann::json member_json(const MemberResult& r) {
@@ -151,8 +151,10 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
   }
   // Members side by side cannot capture their steps as CUDA graphs: a capture must not overlap
   // another thread's use of the shared CUDA random generator (dropout). On CUDA, "auto" therefore
-  // trains in turn with captured steps below batch 1024 and side by side (eager) from 1024, which
-  // is what measured fastest on the H200 (docs/performance.md).
+  // trains in turn with captured steps below batch 4096 and side by side (eager) from 4096, which
+  // is what measured fastest on the H200 with the training kernels of recurrent_sequence_cuda.h
+  // (docs/performance.md, session 11: batch 1024 13.5 s in turn against 15.8 s side by side,
+  // batch 4096 6.2 s against 5.5 s; before them the switch was at 1024).
   const bool together = tc.member_schedule == "together" ||
                         (tc.member_schedule == "auto" && ctx.is_cuda() &&
                          (!CapturedStep::usable(tc, ctx) || tc.batch_size >= kSideBySideMinBatch));
