@@ -68,8 +68,7 @@ class ContextNovelty {
   int64_t learn_rows_;
   int64_t max_entries_;
   bool rarity_on_entry_;
-  int64_t entries_ = 0;
-  double transition_surprise_ = 0.0;  // contexts_.size() + the follows of every context
+  int64_t entries_ = 0;  // contexts_.size() + the follows of every context
   double low_ = 0.0, width_ = 0.0;
   std::vector<double> pending_;      // values of the learning period (NaN kept)
   std::vector<int64_t> recent_;      // the newest levels, at most order_, oldest first
