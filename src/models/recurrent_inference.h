@@ -7,8 +7,9 @@
 // ensemble's members run at the same time. Under CUDA autocast at batch >= kTiledKernelMinBatch
 // (compute capability 8.0+, widths 32, 64, 128) each layer runs the tensor-core kernel of
 // recurrent_tiled_cuda.h, in float16 as cuDNN does under autocast. On the CPU in float32, training and
-// batches above the cell kernels' run the sequence path of recurrent_sequence.h. In every other case
-// (CUDA training, float32 large batches on CUDA, older cards) it calls the module's own forward.
+// batches above the cell kernels' run the sequence path of recurrent_sequence.h; on CUDA, training
+// under autocast at batch >= 64 runs the training kernels of recurrent_sequence_cuda.h. In every other
+// case (float32 training and large batches on CUDA, older cards) it calls the module's own forward.
 // The paths compute the same function; tests/models/recurrent_inference_test.cc holds them to
 // 1e-5 of each other (the CUDA kernel against the CPU module to 1e-4; the tensor-core kernel to
 // twice cuDNN's own error under the same autocast).

@@ -1,5 +1,6 @@
 #include "models/recurrent_sequence_cuda.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -32,6 +33,12 @@ bool enabled() {
     return v == nullptr || std::string(v) != "0";
   }();
   return on;
+}
+
+// The kernels copy 16 bytes at a time: a tensor whose data does not begin on a 16-byte boundary (a
+// view with an odd offset into its storage) is copied first.
+Tensor aligned(const Tensor& t) {
+  return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone(at::MemoryFormat::Contiguous);
 }
 
 // A tensor's 16-bit elements (float16 or bfloat16) as the kernels take them.
@@ -115,7 +122,7 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     const int64_t batch = x_pad.size(0), steps = x_pad.size(1), padded = x_pad.size(2);
     const int64_t hidden = w_bf.size(1), gates = w_bf.size(0);
     const cuda_tiled::LayerShape shape = shape_of(gru, x_pad, hidden);
-    const Tensor dy = grad[0].to(torch::kHalf).contiguous();
+    const Tensor dy = aligned(grad[0].to(torch::kHalf).contiguous());
     const auto bf16 = dy.options().dtype(torch::kBFloat16);
     Tensor dg_in = torch::empty({batch, steps, gates}, bf16);
     Tensor dg_hidden = gru ? torch::empty({batch, steps, gates}, bf16) : dg_in;
