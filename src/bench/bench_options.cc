@@ -29,7 +29,7 @@ void BenchOptions::validate() const {
     throw ConfigError("bench.rows", "at least " + std::to_string(min_rows) + " (or 0 for the users' scale), got " +
                                         std::to_string(rows));
   if (features < 0 || features > kGeneratedFeatures)
-    throw ConfigError("bench.features", "0..12, got " + std::to_string(features));
+    throw ConfigError("bench.features", "0.." + std::to_string(kGeneratedFeatures) + ", got " + std::to_string(features));
   if (steps < 1) throw ConfigError("bench.steps", "at least 1");
   if (budget_s < 0) throw ConfigError("bench.budget_s", "0 (skip) or more");
   if (budget_batch < 1) throw ConfigError("bench.budget_batch", "at least 1");

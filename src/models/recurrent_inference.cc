@@ -43,17 +43,14 @@ struct DirectionInputs {
 
 DirectionInputs prepare_direction(const Parameters& params, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                                   const torch::Tensor& input, int64_t layer, int64_t direction) {
-  const int64_t gates = (cell == Cell::kLstm ? 4 : 3) * o.hidden_size();
-  const std::string sfx = "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
+  const DirectionWeights w = direction_weights(params, {&o, cell}, layer, direction == 1);
   DirectionInputs d;
-  d.xp = torch::matmul(input, layer_parameter(params, "weight_ih" + sfx).t());
-  d.w_hh = layer_parameter(params, "weight_hh" + sfx).contiguous();
+  d.xp = torch::matmul(input, w.w_ih.t());
+  d.w_hh = w.w_hh.contiguous();
+  d.b_hh = w.b_hh.contiguous();  // zeros without bias
   if (o.bias()) {
-    d.xp = d.xp + layer_parameter(params, "bias_ih" + sfx);
-    d.b_hh = layer_parameter(params, "bias_hh" + sfx).contiguous();
+    d.xp = d.xp + w.b_ih;
     if (cell == Cell::kLstm) d.xp = d.xp + d.b_hh;
-  } else {
-    d.b_hh = torch::zeros({gates}, input.options());
   }
   d.xp = d.xp.contiguous();
   return d;
@@ -194,15 +191,8 @@ struct KernelBiases {
   torch::Tensor b_in, b_hh;
 };
 
-KernelBiases kernel_biases(const Parameters& params, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
-                           const std::string& sfx) {
-  const torch::Tensor& w_hh = layer_parameter(params, "weight_hh" + sfx);
-  torch::Tensor b_ih = torch::zeros({w_hh.size(0)}, w_hh.options()), b_hh = b_ih;
-  if (o.bias()) {
-    b_ih = layer_parameter(params, "bias_ih" + sfx);
-    b_hh = layer_parameter(params, "bias_hh" + sfx);
-  }
-  return {cell == Cell::kLstm ? b_ih + b_hh : b_ih, b_hh};
+KernelBiases kernel_biases(const DirectionWeights& w, Cell cell) {
+  return {cell == Cell::kLstm ? w.b_ih + w.b_hh : w.b_ih, w.b_hh};
 }
 
 // A launch's first layer takes its input projections of every step (prepare_direction).
@@ -216,11 +206,11 @@ void add_first_weights(const DirectionInputs& in, Cell cell, LaunchTensors& t, c
 // The layers after it compute their input projections inside the kernel: W_ih and the input-side
 // bias b_ih (+ b_hh for the LSTM), with W_hh, b_hh and the residual's projection.
 void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_cells::LayerWeights& w) {
-  const std::string sfx = "_l" + std::to_string(k.index);
   const Parameters params = k.module->named_parameters(/*recurse=*/false);
-  w.w_ih = t.add(layer_parameter(params, "weight_ih" + sfx));
-  w.w_hh = t.add(layer_parameter(params, "weight_hh" + sfx));
-  const KernelBiases b = kernel_biases(params, *k.options, cell, sfx);
+  const DirectionWeights dw = direction_weights(params, {k.options, cell}, k.index, false);
+  w.w_ih = t.add(dw.w_ih);
+  w.w_hh = t.add(dw.w_hh);
+  const KernelBiases b = kernel_biases(dw, cell);
   w.b_in = t.add(b.b_in);
   if (cell == Cell::kGru) w.b_hh = t.add(b.b_hh);
   if (k.residual == cuda_cells::Residual::kProjection) {
@@ -330,10 +320,10 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
     LaunchTensors t;
     cuda_tiled::Direction d[2];
     for (int64_t dir = 0; dir < dirs; ++dir) {
-      const std::string sfx = "_l" + std::to_string(l) + (dir == 1 ? "_reverse" : "");
-      d[dir].xp = t.add_half(torch::matmul(input, layer_parameter(params, "weight_ih" + sfx).to(torch::kHalf).t()));
-      d[dir].w_hh = t.add_half(layer_parameter(params, "weight_hh" + sfx));
-      const KernelBiases b = kernel_biases(params, o, cell, sfx);
+      const DirectionWeights dw = direction_weights(params, {&o, cell}, l, dir == 1);
+      d[dir].xp = t.add_half(torch::matmul(input, dw.w_ih.to(torch::kHalf).t()));
+      d[dir].w_hh = t.add_half(dw.w_hh);
+      const KernelBiases b = kernel_biases(dw, cell);
       d[dir].b_in = t.add(b.b_in);
       d[dir].b_hh = cell == Cell::kGru ? t.add(b.b_hh) : nullptr;
       d[dir].out = reinterpret_cast<uint16_t*>(out.data_ptr()) + dir * hidden;
