@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/csv_loader.h"
 #include "detect/anomaly_detector.h"
 #include "detect/nab_labels.h"
+#include "detect/stream_csv.h"
 #include "detect/synthetic_corpus.h"
 #include "eval/nab_scorer.h"
 
@@ -146,20 +146,6 @@ nlohmann::json run_corpus(const std::vector<LabelledSeries>& corpus, const Detec
     }
   }
   return j;
-}
-
-// One NAB file (timestamp, value) read as a stream, as `spikecast detect` reads it.
-Table load_nab_file(const std::string& path) {
-  DataConfig config;
-  config.path = path;
-  config.time_column = "timestamp";
-  config.target_column = "value";
-  config.feature_columns = {"value"};
-  config.max_fill_steps = 0;
-  LoadOptions load;
-  load.constant_columns = ConstantPolicy::kWarn;
-  load.time_order = TimeOrder::kFileOrder;
-  return load_csv(config, load);
 }
 
 nlohmann::json run_nab(const std::string& dir, const std::string& labels_path, const DetectorOptions& options,

@@ -12,10 +12,10 @@
 
 #include "command.h"
 #include "core/error.h"
-#include "data/csv_loader.h"
 #include "data/csv_reader.h"
 #include "detect/anomaly_detector.h"
 #include "detect/nab_labels.h"
+#include "detect/stream_csv.h"
 #include "eval/event_metrics.h"
 #include "eval/nab_scorer.h"
 
@@ -61,29 +61,21 @@ Loaded load(const std::string& path, const std::optional<std::string>& time_colu
             const std::vector<std::string>& columns, const std::string& label_column) {
   const std::vector<std::string> header = header_of(path);
   auto has = [&](const std::string& c) { return std::find(header.begin(), header.end(), c) != header.end(); };
-  DataConfig config;
-  config.path = path;
-  config.time_column = time_column ? *time_column : (has("timestamp") ? "timestamp" : header.front());
+  const std::string time = time_column ? *time_column : (has("timestamp") ? "timestamp" : header.front());
   std::vector<std::string> values = columns;
   if (values.empty()) {
     for (const auto& h : header) {
-      if (h != config.time_column && h != label_column) values.push_back(h);
+      if (h != time && h != label_column) values.push_back(h);
     }
   }
   if (values.empty()) throw DataError(path, 1, "", "no value column besides the time column");
-  config.target_column = values.front();
-  config.feature_columns = values;
+  std::vector<std::string> read = values;
   if (!label_column.empty()) {
     if (!has(label_column)) throw DataError(path, 1, label_column, "label column not found in the header");
-    config.feature_columns.push_back(label_column);
+    read.push_back(label_column);
   }
-  config.max_fill_steps = 0;  // gaps stay NaN: scored 0 and not learned
-  config.validate();
-  LoadOptions options;
-  options.constant_columns = ConstantPolicy::kWarn;
-  options.time_order = TimeOrder::kFileOrder;  // a stream: every row gets its score, in file order
   Loaded out;
-  out.table = load_csv(config, options);
+  out.table = load_stream_csv(path, time, read);
   for (size_t c = 0; c < values.size(); ++c) out.value_channels.push_back(static_cast<int64_t>(c));
   if (!label_column.empty()) out.label_channel = static_cast<int64_t>(values.size());
   return out;
