@@ -476,6 +476,13 @@ torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x) { re
 
 torch::Tensor run_recurrent(torch::nn::GRU& layer, const torch::Tensor& x) { return run_module(*layer, x); }
 
+std::vector<torch::Tensor> run_recurrent_directions(torch::nn::LSTM& layer, const torch::Tensor& x) {
+  const RecurrentModule m = recurrent_module(*layer);
+  if (path_for(*layer, *m.options, m.cell, x) == Path::kCudaSequence) return cuda_sequence_directions(*layer, x);
+  const torch::Tensor y = run_module(*layer, x);
+  return m.options->bidirectional() ? y.chunk(2, 2) : std::vector<torch::Tensor>{y};
+}
+
 bool runs_as_one_kernel(const std::vector<StackedLayer>& layers, const torch::nn::Dropout& dropout,
                         const torch::Tensor& x) {
 #ifdef SPIKECAST_WITH_CUDA_KERNELS

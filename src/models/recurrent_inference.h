@@ -31,6 +31,11 @@ constexpr int64_t kTiledKernelMinBatch = 64;
 torch::Tensor run_recurrent(torch::nn::LSTM& layer, const torch::Tensor& x);
 torch::Tensor run_recurrent(torch::nn::GRU& layer, const torch::Tensor& x);
 
+// run_recurrent()'s output per direction, [B, T, H] each (forward, then backward): views of it, or,
+// where the path computes the directions apart (CUDA training), the directions themselves, without
+// the concatenation (for a model that reads a few steps of each direction).
+std::vector<torch::Tensor> run_recurrent_directions(torch::nn::LSTM& layer, const torch::Tensor& x);
+
 // tensor/context.h's runtime_summary() and the CPU cell kernel variant in use, as `spikecast
 // --version` and the bench's JSON print them ("..., CPU cell kernels avx512").
 std::string runtime_summary_with_kernels();

@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 
@@ -62,19 +64,31 @@ inline bool float32_parameters_on(const torch::nn::Module& layer, const torch::D
 
 // A batch_first module's forward built from one function per direction of a layer,
 // direction(x [B, T, I], weights, reverse) -> [B, T, H]: the layers in turn, both directions of a
-// bidirectional layer concatenated, dropout between layers as the module applies it in training.
+// bidirectional inner layer concatenated, dropout between layers as the module applies it in
+// training. Returns the last layer's output per direction (forward, then backward), not concatenated.
+template <typename DirectionFn>
+std::vector<torch::Tensor> forward_directions(torch::nn::Module& layer, const RecurrentModule& m,
+                                              const torch::Tensor& x, DirectionFn&& direction) {
+  const auto params = layer.named_parameters(/*recurse=*/false);
+  torch::Tensor h = x.contiguous();
+  std::vector<torch::Tensor> y;
+  for (int64_t l = 0; l < m.options->num_layers(); ++l) {
+    if (l > 0) {
+      h = y.size() == 1 ? y[0] : torch::cat(y, 2);
+      if (layer.is_training() && m.options->dropout() > 0) h = torch::dropout(h, m.options->dropout(), true);
+    }
+    y = {direction(h, direction_weights(params, m, l, false), false)};
+    if (m.options->bidirectional()) y.push_back(direction(h, direction_weights(params, m, l, true), true));
+  }
+  return y;
+}
+
+// The module's forward output [B, T, directions * H] from forward_directions().
 template <typename DirectionFn>
 torch::Tensor forward_by_direction(torch::nn::Module& layer, const RecurrentModule& m, const torch::Tensor& x,
                                    DirectionFn&& direction) {
-  const auto params = layer.named_parameters(/*recurse=*/false);
-  torch::Tensor h = x.contiguous();
-  for (int64_t l = 0; l < m.options->num_layers(); ++l) {
-    if (l > 0 && layer.is_training() && m.options->dropout() > 0) h = torch::dropout(h, m.options->dropout(), true);
-    torch::Tensor y = direction(h, direction_weights(params, m, l, false), false);
-    if (m.options->bidirectional()) y = torch::cat({y, direction(h, direction_weights(params, m, l, true), true)}, 2);
-    h = y;
-  }
-  return h;
+  const std::vector<torch::Tensor> y = forward_directions(layer, m, x, std::forward<DirectionFn>(direction));
+  return y.size() == 1 ? y[0] : torch::cat(y, 2);
 }
 
 }  // namespace spikecast::models

@@ -5,11 +5,13 @@
 // that writes the gradients w.r.t. every step's gate pre-activations (bfloat16), then the gradients
 // of x, W_ih, W_hh and the biases as single matrix products over all steps. cuDNN runs the same layer
 // as a sequence of small per-step kernels that leave most of the card idle (docs/performance.md).
-// Like cuDNN under autocast, the layer answers in float16. The gradients match the module's to the
-// precision of half-precision training (tests/models/recurrent_sequence_cuda_test.cc).
+// The layer answers in bfloat16 (cuDNN under bf16 autocast does too). The gradients match the
+// module's to the precision of half-precision training (tests/models/recurrent_sequence_cuda_test.cc).
 #pragma once
 
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace spikecast::models {
 
@@ -26,8 +28,13 @@ bool cuda_sequence_takes(const torch::nn::Module& layer, const torch::Tensor& x)
 // they take (32, 64, 128).
 bool cuda_sequence_available(const torch::Device& device);
 
-// The module's forward output y [B, T, directions * H] (float16), differentiable w.r.t. x and the
+// The module's forward output y [B, T, directions * H] (bfloat16), differentiable w.r.t. x and the
 // module's parameters. Throws ModelError when cuda_sequence_takes() is false.
 torch::Tensor cuda_sequence_forward(torch::nn::Module& layer, const torch::Tensor& x);
+
+// The same, the last layer's output per direction [B, T, H] each (forward, then backward), without
+// concatenating them: a model that reads a few steps of each direction then back-propagates into
+// each direction's own gradient, with no [B, T, 2H] copy either way.
+std::vector<torch::Tensor> cuda_sequence_directions(torch::nn::Module& layer, const torch::Tensor& x);
 
 }  // namespace spikecast::models

@@ -40,6 +40,19 @@ __device__ __forceinline__ float sigmoid(float x) { return fmaf(0.5f, tanh_fast(
 
 __host__ __device__ constexpr int gates_of(Cell cell) { return cell == Cell::kLstm ? 4 : 3; }
 
+// Two neighbouring 16-bit elements as floats, and two floats stored as 16-bit elements (rounded to
+// nearest), for float16 and bfloat16 alike.
+__device__ __forceinline__ float2 load_pair(const half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ float2 load_pair(const bf16* p) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
+__device__ __forceinline__ void store_pair(half* p, float a, float b) {
+  *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b);
+}
+__device__ __forceinline__ void store_pair(bf16* p, float a, float b) {
+  *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
+}
+
 // Shared memory of a block, in bytes from the start: h [2][kTileRows][H + kPadHalves] half
 // (double-buffered: a step reads one and writes the other), the step's gate products
 // [kTileRows][G + kPadFloats] float, and the input projections [2][kTileRows][G] half (this step's
@@ -78,10 +91,10 @@ __device__ __forceinline__ void fetch_rows(void* dst, const void* src, int batch
   }
 }
 
-// One step's input projections of the block's windows, [kTileRows][G] half, as one copy group.
+// One step's input projections of the block's windows, [kTileRows][G] 16-bit elements, as one copy group.
 template <int G>
-__device__ __forceinline__ void fetch_step(half* dst, const half* xp, int batch, int steps, int t, int tile0) {
-  fetch_rows<G * static_cast<int>(sizeof(half))>(dst, xp, batch, steps, t, tile0);
+__device__ __forceinline__ void fetch_step(void* dst, const void* xp, int batch, int steps, int t, int tile0) {
+  fetch_rows<G * 2>(dst, xp, batch, steps, t, tile0);
   __pipeline_commit();
 }
 
@@ -92,7 +105,8 @@ __device__ __forceinline__ void fetch_step(half* dst, const half* xp, int batch,
 // Element-wise: each thread owns H/32 pairs of neighbouring hidden units of fixed columns (so its
 // biases and its state, c or the GRU's h, stay in registers) and updates them from the gate products
 // and the step's input projections, which were copied in during the previous step.
-// kTrain: also keep what backward reads (Direction's training outputs).
+// kTrain: also keep what backward reads (Direction's training outputs); the input projections and the
+// output are then bfloat16 (float16 in inference).
 template <Cell kCell, int H, bool kTrain>
 __global__ void __launch_bounds__(kThreads, 1)
     tiled_layer(int batch, int steps, Direction d0, Direction d1, SharedLayout lay) {
@@ -110,14 +124,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   extern __shared__ __align__(128) unsigned char smem[];
   half* h_s = reinterpret_cast<half*>(smem + lay.h);
   float* gates_s = reinterpret_cast<float*>(smem + lay.gates);
-  half* x_s = reinterpret_cast<half*>(smem + lay.x);
+  using IoType = std::conditional_t<kTrain, bf16, half>;  // xp and out
+  IoType* x_s = reinterpret_cast<IoType*>(smem + lay.x);
   const int ld_h = lay.ld_h, ld_g = lay.ld_g;
 
   const Direction dir = blockIdx.y == 0 ? d0 : d1;
   const int warp = static_cast<int>(threadIdx.x) / 32;
   const int tile0 = static_cast<int>(blockIdx.x) * kTileRows;
-  const half* xp = reinterpret_cast<const half*>(dir.xp);
-  half* out = reinterpret_cast<half*>(dir.out);
+  const IoType* xp = reinterpret_cast<const IoType*>(dir.xp);
+  IoType* out = reinterpret_cast<IoType*>(dir.out);
 
   fetch_step<G>(x_s, xp, batch, steps, dir.reverse ? steps - 1 : 0, tile0);
 
@@ -158,7 +173,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int t = dir.reverse ? steps - 1 - s : s;
     const half* h_cur = h_s + (s & 1) * kTileRows * ld_h;
     half* h_next = h_s + ((s + 1) & 1) * kTileRows * ld_h;
-    const half* x_cur = x_s + (s & 1) * kTileRows * G;
+    const IoType* x_cur = x_s + (s & 1) * kTileRows * G;
     // The next step's input projections, into the buffer the previous step read.
     if (s + 1 < steps) fetch_step<G>(x_s + ((s + 1) & 1) * kTileRows * G, xp, batch, steps, dir.reverse ? t - 1 : t + 1, tile0);
 
@@ -191,12 +206,12 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int i = 0; i < kPairsPerThread; ++i) {
       const int row = row_first + i * row_step;
       const float* pg = gates_s + row * ld_g + col;
-      const half* px = x_cur + row * G + col;
+      const IoType* px = x_cur + row * G + col;
       float gate[NG][2], x[NG][2];
 #pragma unroll
       for (int g = 0; g < NG; ++g) {
         const float2 p = *reinterpret_cast<const float2*>(pg + g * H);
-        const float2 xv = __half22float2(*reinterpret_cast<const __half2*>(px + g * H));
+        const float2 xv = load_pair(px + g * H);
         gate[g][0] = p.x;
         gate[g][1] = p.y;
         if constexpr (kCell == Cell::kGru) {
@@ -243,8 +258,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       *reinterpret_cast<__half2*>(h_next + row * ld_h + col) = hh;
       if (b < batch)
-        *reinterpret_cast<__half2*>(out + static_cast<int64_t>(b) * dir.out_batch_stride +
-                                    static_cast<int64_t>(t) * dir.out_step_stride + col) = hh;
+        store_pair(out + static_cast<int64_t>(b) * dir.out_batch_stride + static_cast<int64_t>(t) * dir.out_step_stride + col,
+                   hv[0], hv[1]);
     }
     __syncthreads();
   }
@@ -263,7 +278,7 @@ __host__ __device__ constexpr int k_split(int k_steps, int most) {
 // Shared memory of a backward block, in bytes from the start: the step's inputs, double-buffered
 // (the next step's arrive while this one computes): act [2][kTileRows][G] half; LSTM c_t and
 // c_{t-1} [2][kTileRows][H] half each, GRU hn (half) and h_prev (bfloat16) [2][kTileRows][H]; dy
-// [2][kTileRows][H] half. Then dg [kTileRows][G + kPadHalves] bfloat16 (the product's left side)
+// [2][kTileRows][H] bfloat16. Then dg [kTileRows][G + kPadHalves] bfloat16 (the product's left side)
 // and the product's partial sums [split][kTileRows][H + kPadFloats] float, which at the end hold
 // the block's bias gradients [G + H] float.
 struct BackwardLayout {
@@ -282,7 +297,7 @@ BackwardLayout backward_layout(Cell cell, int hidden) {
   s.s0 = s.act + 2u * kTileRows * g * sizeof(half);
   s.s1 = s.s0 + 2u * kTileRows * hidden * state_bytes;
   s.dy = s.s1 + 2u * kTileRows * hidden * state_bytes;
-  s.dg = s.dy + 2u * kTileRows * hidden * sizeof(half);
+  s.dg = s.dy + 2u * kTileRows * hidden * sizeof(bf16);
   s.prod = s.dg + static_cast<size_t>(kTileRows) * s.ld_dg * sizeof(bf16);
   s.bytes = s.prod + static_cast<size_t>(split) * kTileRows * s.ld_p * sizeof(float);
   return s;
@@ -311,7 +326,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   half* act_s = reinterpret_cast<half*>(smem + lay.act);
   half* s0_s = reinterpret_cast<half*>(smem + lay.s0);  // LSTM c_t, GRU hn
   half* s1_s = reinterpret_cast<half*>(smem + lay.s1);  // LSTM c_{t-1} (half), GRU h_prev (bfloat16)
-  half* dy_s = reinterpret_cast<half*>(smem + lay.dy);
+  bf16* dy_s = reinterpret_cast<bf16*>(smem + lay.dy);
   bf16* dg_s = reinterpret_cast<bf16*>(smem + lay.dg);
   float* prod_s = reinterpret_cast<float*>(smem + lay.prod);
   const int ld_dg = lay.ld_dg, ld_p = lay.ld_p;
@@ -392,7 +407,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       const half* pa = act_s + (buf * kTileRows + row) * G + col;
       const half* p0 = s0_s + (buf * kTileRows + row) * H + col;
       const half* p1 = s1_s + (buf * kTileRows + row) * H + col;
-      const float2 dyv = __half22float2(*reinterpret_cast<const __half2*>(dy_s + (buf * kTileRows + row) * H + col));
+      const float2 dyv = load_pair(dy_s + (buf * kTileRows + row) * H + col);
       float dh[2] = {dyv.x, dyv.y};
       if (j > 0) {
 #pragma unroll

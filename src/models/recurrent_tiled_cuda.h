@@ -31,15 +31,16 @@ struct LayerShape {
 // One direction of one layer. Gate layouts follow PyTorch: LSTM rows (i, f, g, o), GRU (r, z, n);
 // G = 4H (LSTM) or 3H (GRU).
 struct Direction {
-  const uint16_t* xp = nullptr;  // [B, T, G] float16: x_t W_ih^T, without bias
+  const uint16_t* xp = nullptr;  // [B, T, G] float16 (training: bfloat16): x_t W_ih^T, without bias
   const float* b_in = nullptr;   // [G]: b_ih (+ b_hh for the LSTM)
   const float* b_hh = nullptr;   // [G]: GRU only (its n gate needs b_hh inside r * (.)); else null
   const uint16_t* w_hh = nullptr;  // [G, H] float16, row-major as the module stores weight_hh
-  uint16_t* out = nullptr;         // float16 h of (b, t) at out + b * out_batch_stride + t * out_step_stride
+  uint16_t* out = nullptr;  // h of (b, t) at out + b * out_batch_stride + t * out_step_stride, float16 (training: bfloat16)
   int64_t out_batch_stride = 0;
   int64_t out_step_stride = 0;
   bool reverse = false;            // run t = T-1 .. 0
-  // Training only (all null at inference): what run_backward() reads, each batch-major like xp.
+  // Training only (all null at inference): what run_backward() reads, each batch-major like xp. With
+  // them set, xp and out are bfloat16, as the layer's inputs and outputs are in training.
   uint16_t* act = nullptr;    // [B, T, G] float16: the gates' activations, LSTM (i, f, g, o), GRU (r, z, n)
   uint16_t* c = nullptr;      // LSTM: [B, T, H] float16: the cell states
   uint16_t* hn = nullptr;     // GRU: [B, T, H] float16: W_hn h_{t-1} + b_hn, the n gate's hidden part
@@ -64,7 +65,7 @@ struct BackwardDirection {
   const uint16_t* c = nullptr;       // LSTM
   const uint16_t* hn = nullptr;      // GRU
   const uint16_t* h_prev = nullptr;  // GRU
-  const uint16_t* dy = nullptr;      // [B, T, H] float16 (the layer answers in float16)
+  const uint16_t* dy = nullptr;      // [B, T, H] bfloat16 (the layer answers in bfloat16 in training)
   const uint16_t* w_hh = nullptr;    // [G, H] bfloat16
   uint16_t* dg_in = nullptr;         // [B, T, G] bfloat16: w.r.t. x_t W_ih^T + b_ih (+ b_hh for the LSTM)
   uint16_t* dg_hidden = nullptr;     // GRU: [B, T, G] bfloat16: w.r.t. W_hh h_{t-1} + b_hh; LSTM: null

@@ -30,6 +30,11 @@ torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Ten
 // the next layer, which casts to that type anyway (1,498 against 876 us for [819200, 128] on an H200).
 torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x);
 
+// norm(x + residual). On CUDA for float16 / bfloat16 inputs of a width the kernels take, one kernel
+// each way (residual_norm_cuda.h: the add and the normalisation fused, float32 statistics, output in
+// the inputs' type); elsewhere layer_norm(norm, x + residual).
+torch::Tensor residual_layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x, const torch::Tensor& residual);
+
 // dropout(relu(x)) as the module pair computes it (the same random mask from the same generator
 // state, the same gradient), keeping for backward only the output, which the next layer keeps anyway:
 // where the output is > 0 the element passed both, so the gradient is grad / (1 - p) there and 0

@@ -61,6 +61,15 @@ inline bool cuda_autocast_enabled() {
 #endif
 }
 
+// The type CUDA autocast computes its lower-precision ops in (bf16 or fp16).
+inline torch::ScalarType cuda_autocast_dtype() {
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4
+  return at::autocast::get_autocast_dtype(torch::kCUDA);
+#else
+  return at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
 // A Conv1d's padding when it is an explicit size (the same on both sides), else -1 ("valid" or
 // "same" by name). The options' variant is c10::variant in 1.13 and std::variant in 2.x.
 inline int64_t conv1d_padding(const torch::nn::detail::ConvNdOptions<1>& o) {

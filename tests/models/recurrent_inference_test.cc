@@ -276,6 +276,37 @@ TEST(RecurrentInference, TakesLibTorchsPathWhenTheKernelsDoNotApply) {
   EXPECT_FALSE(uses_cell_kernels(*seq_first, x));
 }
 
+// run_recurrent_directions() is run_recurrent() split by direction, on every path it can take: the
+// CPU sequence path in training, the cell kernels in inference, and on CUDA under autocast the
+// training kernels (directions computed apart) with a batch they take. The gradient reaches both
+// directions' weights through a model that reads one step of each, as the spike member does.
+TEST(RecurrentInference, DirectionsAreTheForwardSplitOnEveryPath) {
+  for (const torch::Device& device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    torch::manual_seed(17);
+    torch::nn::LSTM m(torch::nn::LSTMOptions(6, 32).batch_first(true).bidirectional(true));
+    m->to(device);
+    const torch::Tensor x = test::make_input(device.is_cuda() ? 64 : 3, 12, 6, 4).to(device);
+    const compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, device.is_cuda());
+    for (const bool training : {true, false}) {
+      m->train(training);
+      const std::vector<torch::Tensor> y = run_recurrent_directions(m, x);
+      ASSERT_EQ(y.size(), 2u);
+      EXPECT_EQ(y[0].sizes(), (std::vector<int64_t>{x.size(0), 12, 32}));
+      EXPECT_EQ(max_abs_diff(torch::cat(y, 2).to(torch::kFloat32), run_recurrent(m, x).to(torch::kFloat32)), 0.0)
+          << (training ? "training" : "inference");
+    }
+    m->train();
+    m->zero_grad();
+    const std::vector<torch::Tensor> y = run_recurrent_directions(m, x);
+    torch::cat({y[0].select(1, 11), y[1].select(1, 0)}, 1).to(torch::kFloat32).pow(2).sum().backward();
+    for (const auto& p : m->named_parameters())
+      EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+  torch::nn::LSTM one_way(torch::nn::LSTMOptions(6, 8).batch_first(true));
+  EXPECT_EQ(run_recurrent_directions(one_way, torch::randn({2, 5, 6})).size(), 1u);
+}
+
 // Every recurrent member on every device: a batch of one (cell kernels) equals that window's row of
 // a batch too large for them (the sequence path on the CPU), and on CUDA equals the CPU's forecast.
 TEST(RecurrentInference, MembersGiveTheSameForecastOnBothPaths) {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "model_test_util.h"
+#include "models/residual_norm_cuda.h"
 #include "models/sequence_ops.h"
 #include "tensor/compat.h"
 
@@ -33,6 +34,37 @@ TEST(SequenceOpsTest, RowsLinearEqualsTheFunctional) {
   }
 }
 
+// In training rows_linear is its own autograd function (the bias gradient as a product with ones):
+// the gradients of x, the weight and the bias are the functional's on every device, and under CUDA
+// autocast it computes in the autocast type, as the functional does there, close to the CPU's float32.
+TEST(SequenceOpsTest, RowsLinearGradientsEqualTheFunctionals) {
+  torch::manual_seed(9);
+  const torch::Tensor x0 = torch::randn({3, 40, 24}), w0 = torch::randn({16, 24}) * 0.2, b0 = torch::randn({16});
+  const torch::Tensor g0 = torch::randn({3, 40, 16});
+  const auto grads = [&](const torch::Device& device, bool ours, bool autocast) {
+    torch::Tensor x = x0.to(device).requires_grad_(), w = w0.to(device).requires_grad_(),
+                  b = b0.to(device).requires_grad_();
+    const compat::AutocastScope scope(torch::kCUDA, torch::kBFloat16, autocast);
+    const torch::Tensor y = ours ? rows_linear(x, w, b) : torch::nn::functional::linear(x, w, b);
+    if (autocast) EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    (y.to(torch::kFloat32) * g0.to(device)).sum().backward();
+    return std::vector<torch::Tensor>{y.to(torch::kCPU, torch::kFloat), x.grad().cpu(), w.grad().cpu(), b.grad().cpu()};
+  };
+  const std::vector<torch::Tensor> oracle = grads(torch::kCPU, false, false);
+  EXPECT_GT(oracle[3].abs().sum().item<double>(), 0.0);
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    const std::vector<torch::Tensor> ours = grads(device, true, false);
+    for (size_t i = 0; i < ours.size(); ++i) EXPECT_LT(max_diff(ours[i], oracle[i]), 1e-4) << i;
+    if (!device.is_cuda()) continue;
+    const std::vector<torch::Tensor> reduced = grads(device, true, true);
+    for (size_t i = 0; i < reduced.size(); ++i) {
+      const double relative = ((reduced[i] - oracle[i]).norm() / oracle[i].norm()).item<double>();
+      EXPECT_LT(relative, 2e-2) << i;
+    }
+  }
+}
+
 TEST(SequenceOpsTest, SameConvEqualsTheModulesForward) {
   for (const torch::Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
@@ -46,6 +78,11 @@ TEST(SequenceOpsTest, SameConvEqualsTheModulesForward) {
       ASSERT_EQ(ours.sizes(), by_module.sizes()) << kernel;
       EXPECT_TRUE(ours.is_contiguous());
       EXPECT_LT(max_diff(ours, by_module), 1e-5) << kernel;
+      // The weight's gradient too (on CUDA the channels are padded to 8 inside: 4 here).
+      const torch::Tensor g = torch::randn(ours.sizes()).to(device);
+      const torch::Tensor by_module_grad = torch::autograd::grad({(by_module * g).sum()}, {conv->weight})[0];
+      const torch::Tensor ours_grad = torch::autograd::grad({(ours * g).sum()}, {conv->weight})[0];
+      EXPECT_LT(max_diff(ours_grad, by_module_grad), 1e-4) << kernel;
     }
   }
 }
@@ -107,6 +144,59 @@ TEST(SequenceOpsTest, LayerNormEqualsTheModuleAndKeepsAutocastsPrecision) {
     EXPECT_TRUE(compat::cuda_autocast_enabled());  // restored after the call
     // bf16 rounding of input, weights and output: a few 1e-2 on values of order 1.
     EXPECT_LT(max_diff(y, expected), 5e-2);
+  }
+}
+
+// residual_layer_norm is norm(x + residual): the module itself on the CPU; on CUDA for bf16 / fp16 one
+// fused kernel each way, whose output and gradients (x, residual, weight, bias) follow the CPU's
+// float32 to 16-bit precision, for rows fewer than a block's and more than a backward launch's.
+TEST(SequenceOpsTest, ResidualLayerNormEqualsTheModule) {
+  for (const int64_t width : {128, 64}) {
+    SCOPED_TRACE(width);
+    torch::manual_seed(13);
+    torch::nn::LayerNorm norm(torch::nn::LayerNormOptions({width}));
+    {
+      torch::NoGradGuard no_grad;
+      norm->weight.uniform_(0.5, 1.5);
+      norm->bias.uniform_(-0.5, 0.5);
+    }
+    const std::vector<int64_t> shape = width == 128 ? std::vector<int64_t>{3, 7, width} : std::vector<int64_t>{90, 101, width};
+    const torch::Tensor x0 = torch::randn(shape) * 2 + 0.5, r0 = torch::randn(shape), g0 = torch::randn(shape);
+    const auto pass = [&](torch::nn::LayerNorm& n, const torch::Device& device, torch::ScalarType type, bool ours) {
+      n->zero_grad();
+      torch::Tensor x = x0.to(device, type).requires_grad_(), r = r0.to(device, type).requires_grad_();
+      const torch::Tensor y = ours ? residual_layer_norm(n, x, r) : n->forward(x + r);
+      EXPECT_EQ(y.scalar_type(), type);
+      (y.to(torch::kFloat32) * g0.to(device)).sum().backward();
+      return std::vector<torch::Tensor>{y.to(torch::kCPU, torch::kFloat), x.grad().to(torch::kCPU, torch::kFloat),
+                                        r.grad().to(torch::kCPU, torch::kFloat), n->weight.grad().cpu(),
+                                        n->bias.grad().cpu()};
+    };
+    const std::vector<torch::Tensor> oracle = pass(norm, torch::kCPU, torch::kFloat32, false);
+    const std::vector<torch::Tensor> cpu = pass(norm, torch::kCPU, torch::kFloat32, true);
+    for (size_t i = 0; i < cpu.size(); ++i) EXPECT_EQ(max_diff(cpu[i], oracle[i]), 0.0) << i;
+    EXPECT_FALSE(cuda_residual_norm_takes(norm, x0, r0)) << "a CPU input";
+    for (const torch::Device& device : test_devices()) {
+      if (!device.is_cuda()) continue;
+      torch::nn::LayerNorm on_device(norm->options);
+      {
+        torch::NoGradGuard no_grad;
+        on_device->weight.copy_(norm->weight);
+        on_device->bias.copy_(norm->bias);
+      }
+      on_device->to(device);
+      EXPECT_FALSE(cuda_residual_norm_takes(on_device, x0.to(device), r0.to(device))) << "float32: LibTorch's";
+      for (const torch::ScalarType type : {torch::kBFloat16, torch::kHalf}) {
+        SCOPED_TRACE(c10::toString(type));
+        ASSERT_TRUE(cuda_residual_norm_takes(on_device, x0.to(device, type), r0.to(device, type)));
+        const std::vector<torch::Tensor> ours = pass(on_device, device, type, true);
+        EXPECT_LT(max_diff(ours[0], oracle[0]), type == torch::kHalf ? 1e-2 : 5e-2);
+        for (size_t i = 1; i < ours.size(); ++i) {
+          const double relative = ((ours[i] - oracle[i]).norm() / oracle[i].norm()).item<double>();
+          EXPECT_LT(relative, 2e-2) << i;
+        }
+      }
+    }
   }
 }
 
