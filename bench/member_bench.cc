@@ -3,7 +3,10 @@
 // an MSE loss, backward). With `profile`, one more pass of each member runs between
 // cudaProfilerStart and cudaProfilerStop, so that Nsight Compute (`ncu --profile-from-start off`)
 // lists exactly that pass's kernels. Prints one JSON object per line.
+// `sdpa=flash|efficient|cudnn|math` allows only that attention kernel (LibTorch 2.4+; default: all,
+// LibTorch's choice), for comparing them on the spike member.
 // Usage: member_bench [cpu|cuda] [fp32|bf16] [batch] [members, comma-separated] [runs] [profile] [train]
+//        [sdpa=KERNEL]
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -44,6 +47,15 @@ int main(int argc, char** argv) {
   for (int i = 6; i < argc; ++i) {
     profile = profile || std::string(argv[i]) == "profile";
     train = train || std::string(argv[i]) == "train";
+    const std::string arg = argv[i];
+    if (arg.rfind("sdpa=", 0) == 0) {
+      const std::string k = arg.substr(5);
+      if (k != "flash" && k != "efficient" && k != "cudnn" && k != "math") {
+        std::fprintf(stderr, "member_bench: sdpa must be flash, efficient, cudnn or math, got %s\n", k.c_str());
+        return 2;
+      }
+      spikecast::compat::allow_sdp_kernels(k == "flash", k == "efficient", k == "cudnn", k == "math");
+    }
   }
   try {
     const torch::Device device(dev);

@@ -105,6 +105,20 @@ inline torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const 
 #endif
 }
 
+// Which kernels scaled_dot_product_attention may choose among on CUDA (LibTorch 2.4+; each allowed
+// by default, and LibTorch takes the first that fits the inputs in its own order of preference).
+// For benchmarks that compare them; LibTorch 1.13 chooses for itself and this does nothing there.
+inline void allow_sdp_kernels(bool flash, bool efficient, bool cudnn, bool math) {
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4
+  at::globalContext().setSDPUseFlash(flash);
+  at::globalContext().setSDPUseMemEfficient(efficient);
+  at::globalContext().setSDPUseCuDNN(cudnn);
+  at::globalContext().setSDPUseMath(math);
+#else
+  (void)flash, (void)efficient, (void)cudnn, (void)math;
+#endif
+}
+
 // RAII scope for autocast on one device type.
 class AutocastScope {
  public:

@@ -2,8 +2,8 @@
 // modules in float32 on the CPU (the oracle): outputs and the gradients of the input and of every
 // parameter, under bf16 autocast on the card, for the widths the kernels take (32, 64, 128), one and
 // two directions and layers. cuDNN's own layer under the same autocast is measured beside it: both
-// compute in 16 bits, so neither matches float32 to 1e-4; ours keeps the step gradients in bfloat16
-// (cuDNN: float16), so its gradients are held to a fixed relative error rather than to cuDNN's.
+// compute in 16 bits, so neither matches float32 to 1e-4; ours answers and keeps the step gradients
+// in bfloat16 (cuDNN: float16), so it is held to bfloat16's rounding and to a fixed relative error.
 // Batches that are not a multiple of the kernels' 32-window tile check the last tile's unused rows.
 #include "models/recurrent_sequence_cuda.h"
 
@@ -88,8 +88,10 @@ TEST_P(CudaSequence, MatchesTheCpuModuleUnderBf16Autocast) {
   EXPECT_TRUE(uses_cell_kernels(*m, xc)) << "training under autocast takes the path";
   const Pass cudnn = run(*m, xc, uc, false);
   const Pass ours = run(*m, xc, uc, true);
+  // cuDNN answers in float16 here; ours in bfloat16 (a relative rounding of up to 2^-8 per element,
+  // measured 0.0028-0.0032 in all where cuDNN's float16 gives 0.0004).
   const double y_err = relative_error(ours.y, oracle.y), y_cudnn = relative_error(cudnn.y, oracle.y);
-  EXPECT_LT(y_err, 2 * y_cudnn + 2e-3) << "cuDNN " << y_cudnn;
+  EXPECT_LT(y_err, 2 * y_cudnn + 4e-3) << "cuDNN " << y_cudnn;
   ASSERT_EQ(ours.grads.size(), oracle.grads.size());
   for (size_t i = 0; i < ours.grads.size(); ++i) {
     const double err = relative_error(ours.grads[i], oracle.grads[i]);

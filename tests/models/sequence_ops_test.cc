@@ -42,13 +42,15 @@ TEST(SequenceOpsTest, RowsLinearGradientsEqualTheFunctionals) {
   const torch::Tensor x0 = torch::randn({3, 40, 24}), w0 = torch::randn({16, 24}) * 0.2, b0 = torch::randn({16});
   const torch::Tensor g0 = torch::randn({3, 40, 16});
   const auto grads = [&](const torch::Device& device, bool ours, bool autocast) {
-    torch::Tensor x = x0.to(device).requires_grad_(), w = w0.to(device).requires_grad_(),
-                  b = b0.to(device).requires_grad_();
+    // detach(): a leaf of its own even where to() returns x0 itself (the CPU).
+    torch::Tensor x = x0.to(device).detach().requires_grad_(), w = w0.to(device).detach().requires_grad_(),
+                  b = b0.to(device).detach().requires_grad_();
     const compat::AutocastScope scope(torch::kCUDA, torch::kBFloat16, autocast);
     const torch::Tensor y = ours ? rows_linear(x, w, b) : torch::nn::functional::linear(x, w, b);
     if (autocast) EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
     (y.to(torch::kFloat32) * g0.to(device)).sum().backward();
-    return std::vector<torch::Tensor>{y.to(torch::kCPU, torch::kFloat), x.grad().cpu(), w.grad().cpu(), b.grad().cpu()};
+    return std::vector<torch::Tensor>{y.to(torch::kCPU, torch::kFloat).clone(), x.grad().cpu().clone(),
+                                      w.grad().cpu().clone(), b.grad().cpu().clone()};
   };
   const std::vector<torch::Tensor> oracle = grads(torch::kCPU, false, false);
   EXPECT_GT(oracle[3].abs().sum().item<double>(), 0.0);
@@ -164,13 +166,15 @@ TEST(SequenceOpsTest, ResidualLayerNormEqualsTheModule) {
     const torch::Tensor x0 = torch::randn(shape) * 2 + 0.5, r0 = torch::randn(shape), g0 = torch::randn(shape);
     const auto pass = [&](torch::nn::LayerNorm& n, const torch::Device& device, torch::ScalarType type, bool ours) {
       n->zero_grad();
-      torch::Tensor x = x0.to(device, type).requires_grad_(), r = r0.to(device, type).requires_grad_();
+      torch::Tensor x = x0.to(device, type).detach().requires_grad_(), r = r0.to(device, type).detach().requires_grad_();
       const torch::Tensor y = ours ? residual_layer_norm(n, x, r) : n->forward(x + r);
       EXPECT_EQ(y.scalar_type(), type);
       (y.to(torch::kFloat32) * g0.to(device)).sum().backward();
-      return std::vector<torch::Tensor>{y.to(torch::kCPU, torch::kFloat), x.grad().to(torch::kCPU, torch::kFloat),
-                                        r.grad().to(torch::kCPU, torch::kFloat), n->weight.grad().cpu(),
-                                        n->bias.grad().cpu()};
+      // Copies: on the CPU grad() and cpu() alias the tensors the next pass zeroes (LibTorch 1.13).
+      return std::vector<torch::Tensor>{y.to(torch::kCPU, torch::kFloat).clone(),
+                                        x.grad().to(torch::kCPU, torch::kFloat).clone(),
+                                        r.grad().to(torch::kCPU, torch::kFloat).clone(), n->weight.grad().cpu().clone(),
+                                        n->bias.grad().cpu().clone()};
     };
     const std::vector<torch::Tensor> oracle = pass(norm, torch::kCPU, torch::kFloat32, false);
     const std::vector<torch::Tensor> cpu = pass(norm, torch::kCPU, torch::kFloat32, true);
