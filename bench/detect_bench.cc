@@ -1,10 +1,14 @@
 // Scores the generator corpus and the synthetic NAB-like corpus with `spikecast detect`'s default
 // detector and prints JSON: NAB scores per profile per corpus, per-kind standard scores, rows/s.
 // Options may be overridden for experiments: detect_bench key=value ... (e.g. suppress_factor=0.5);
-// seed=N picks another synthetic corpus (the defaults were chosen on seed 7).
+// seed=N picks another synthetic corpus (the defaults were chosen on seed 7); length=F makes its files
+// F times longer with the same anomalies, length=1,4 scores both lengths as one corpus; generator=0
+// skips the generator corpora; dump=DIR writes each synthetic file's rows (value, surprise, score,
+// label) to DIR/<name>.csv for diagnosis.
 // nab=DIR labels=JSON [threshold=T] scores instead the files of a NAB labels JSON (paths relative to
 // DIR, e.g. NAB's data/): best threshold and threshold T per profile, and each category's best
 // standard threshold (how well one threshold transfers across kinds of series).
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <cstdio>
@@ -70,6 +74,7 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                     {"use_context", &o.use_context},
                                     {"context_fusion", &o.context_fusion},
                                     {"context_rarity_on_entry", &o.context_rarity_on_entry},
+                                    {"length_whole_file", &o.length_whole_file},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
                                     {"median_excess", &o.median_excess}};
   if (d.count(k)) *d[k] = v;
@@ -103,6 +108,21 @@ nlohmann::json threshold_curve(const std::vector<NabFile>& files) {
   return curve;
 }
 
+std::string g_dump_dir;  // dump=DIR (empty: none)
+
+void dump_rows(const LabelledSeries& s, const DetectionResult& d) {
+  const std::string path = g_dump_dir + "/" + s.name + ".csv";
+  FILE* fp = std::fopen(path.c_str(), "w");
+  if (!fp) throw std::runtime_error("cannot write " + path);
+  std::fprintf(fp, "value,surprise,score,label\n");
+  for (int64_t r = 0; r < s.rows(); ++r) {
+    const bool label = std::find(s.label_rows.begin(), s.label_rows.end(), r) != s.label_rows.end();
+    std::fprintf(fp, "%.9g,%.4f,%.6f,%d\n", s.values[static_cast<size_t>(r)], d.surprise[static_cast<size_t>(r)],
+                 d.scores[static_cast<size_t>(r)], label ? 1 : 0);
+  }
+  std::fclose(fp);
+}
+
 nlohmann::json run_corpus(const std::vector<LabelledSeries>& corpus, const DetectorOptions& options,
                           bool per_kind) {
   std::vector<NabFile> files;
@@ -116,6 +136,7 @@ nlohmann::json run_corpus(const std::vector<LabelledSeries>& corpus, const Detec
     const auto t0 = std::chrono::steady_clock::now();
     for (const LabelledSeries& s : corpus) {
       DetectionResult d = detect_anomalies(s.values, s.rows(), 1, s.step_ms, options);
+      if (!g_dump_dir.empty() && rep == 0) dump_rows(s, d);
       NabFile f;
       f.name = s.name;
       f.anomaly_scores = std::move(d.scores);
@@ -186,13 +207,25 @@ int main(int argc, char** argv) {
     DetectorOptions options;
     uint64_t seed = 7;  // the synthetic corpus' seed (8, 9, ... are held out from tuning)
     std::string nab_dir, nab_labels;
-    int64_t length_factor = 1;  // length=F: synthetic files F times longer, same anomalies
+    std::vector<int64_t> length_factors = {1};  // length=F[,G...]: synthetic files F times longer, same
+                                                // anomalies (several: the corpora of each, scored as one)
+    bool generator = true;      // generator=0: the synthetic corpus only
     double threshold = kDefaultDetectionThreshold;
     for (int a = 1; a < argc; ++a) {
       const std::string arg = argv[a];
       if (arg.rfind("seed=", 0) == 0) seed = std::stoull(arg.substr(5));
       else if (arg.rfind("nab=", 0) == 0) nab_dir = arg.substr(4);
-      else if (arg.rfind("length=", 0) == 0) length_factor = std::stoll(arg.substr(7));
+      else if (arg.rfind("length=", 0) == 0) {
+        length_factors.clear();
+        std::string list = arg.substr(7);
+        for (size_t pos = 0; pos <= list.size();) {
+          const size_t comma = std::min(list.find(',', pos), list.size());
+          length_factors.push_back(std::stoll(list.substr(pos, comma - pos)));
+          pos = comma + 1;
+        }
+      }
+      else if (arg.rfind("dump=", 0) == 0) g_dump_dir = arg.substr(5);
+      else if (arg.rfind("generator=", 0) == 0) generator = arg.substr(10) != "0";
       else if (arg.rfind("labels=", 0) == 0) nab_labels = arg.substr(7);
       else if (arg.rfind("threshold=", 0) == 0) threshold = std::stod(arg.substr(10));
       else set_option(options, arg);
@@ -206,11 +239,20 @@ int main(int argc, char** argv) {
       return 0;
     }
     out["benchmark"] = "detect";
-    out["generator"] = run_corpus(generator_corpus({1, 2, 3, 4, 5}, 20000), options, false);
-    out["generator_low_rate"] = run_corpus(generator_corpus({11, 12, 13}, 8000, 0.0005), options, false);
+    if (generator) {
+      out["generator"] = run_corpus(generator_corpus({1, 2, 3, 4, 5}, 20000), options, false);
+      out["generator_low_rate"] = run_corpus(generator_corpus({11, 12, 13}, 8000, 0.0005), options, false);
+    }
     out["synthetic_seed"] = seed;
-    out["synthetic_length_factor"] = length_factor;
-    out["synthetic"] = run_corpus(synthetic_corpus(seed, 4, length_factor), options, true);
+    out["synthetic_length_factor"] = length_factors;
+    std::vector<LabelledSeries> synthetic;
+    for (int64_t f : length_factors) {
+      for (LabelledSeries& s : synthetic_corpus(seed, 4, f)) {
+        if (length_factors.size() > 1) s.name += "_x" + std::to_string(f);
+        synthetic.push_back(std::move(s));
+      }
+    }
+    out["synthetic"] = run_corpus(synthetic, options, true);
     std::printf("%s\n", out.dump(2).c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "detect_bench: %s\n", e.what());

@@ -49,10 +49,15 @@ double AnomalyDetector::update(const double* values) {
   double surprise = present > 1 ? std::max(0.0, best - std::log10(static_cast<double>(present))) : best;
   // Bonferroni over time beyond length_rows: NAB charges each false-positive row while a file holds
   // a few anomalies whatever its length, so a calibrated score at one threshold would cost a long
-  // file false alarms in proportion to its length. Past length_rows rows the per-row false-alarm
-  // rate falls as 1 / rows seen (expected alarms grow as the log of the length, not the length).
-  if (options_.length_rows > 0 && row + 1 > options_.length_rows) {
-    surprise = std::max(0.0, surprise - std::log10(static_cast<double>(row + 1) / static_cast<double>(options_.length_rows)));
+  // file false alarms in proportion to its length. Over a file of n rows known in advance every row
+  // is reduced by log10(n / length_rows), which keeps the expected false alarms of a file at those
+  // of length_rows rows and its rows' ranking as it was; in a stream of unknown length, by the log of
+  // the rows seen so far (expected false alarms then grow as the log of the length).
+  if (options_.length_rows > 0) {
+    const int64_t n = options_.length_whole_file && expected_rows_ > 0 ? expected_rows_ : row + 1;
+    if (n > options_.length_rows) {
+      surprise = std::max(0.0, surprise - std::log10(static_cast<double>(n) / static_cast<double>(options_.length_rows)));
+    }
   }
   last_surprise_ = surprise;
   if (row < probation_ || present == 0) return 0.0;
@@ -84,6 +89,7 @@ DetectionResult detect_anomalies(const std::vector<double>& values, int64_t rows
   DetectionResult out;
   const int64_t probation = probation_rows(rows, options);
   AnomalyDetector detector(columns, probation, step_ms, options);
+  detector.set_expected_rows(rows);
   out.scores.resize(static_cast<size_t>(rows));
   out.surprise.resize(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
@@ -118,6 +124,7 @@ DetectionResult detect_anomalies(const Table& table, const std::vector<int64_t>&
   for (const SeriesRange& s : ranges) {
     const int64_t probation = probation_rows(s.size(), options);
     AnomalyDetector detector(C, probation, table.step_ms, options);
+    detector.set_expected_rows(s.size());
     for (int64_t r = s.begin; r < s.end; ++r) {
       for (int64_t k = 0; k < C; ++k) row_values[static_cast<size_t>(k)] = table.at(r, ch[static_cast<size_t>(k)]);
       out.scores[static_cast<size_t>(r)] = static_cast<float>(detector.update(row_values.data()));

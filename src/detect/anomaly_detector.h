@@ -10,6 +10,7 @@
 // the first rows (the probationary period) are learned from and scored 0.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ class AnomalyDetector {
   double update(const double* values);
   double update(const std::vector<double>& values);
 
+  // The stream's length when known in advance (as NAB gives it; 0 = unknown): the long-file
+  // reduction (DetectorOptions::length_rows) then uses it from the first row. Call before update().
+  void set_expected_rows(int64_t rows) { expected_rows_ = std::max<int64_t>(rows, 0); }
   double last_surprise() const { return last_surprise_; }  // decades, before suppression
   int64_t rows() const { return rows_; }
   std::vector<int64_t> periods() const;  // [columns] detected period in rows, 0 = none
@@ -53,6 +57,7 @@ class AnomalyDetector {
   int64_t suppress_rows_;
   std::vector<std::unique_ptr<detect::ColumnDetector>> detectors_;
   int64_t rows_ = 0;
+  int64_t expected_rows_ = 0;
   double last_surprise_ = 0.0;
   double peak_ = 0.0;        // surprise of the last alarm
   int64_t peak_row_ = -1;    // its row, -1 = none

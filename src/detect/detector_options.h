@@ -84,12 +84,19 @@ struct DetectorOptions {
   double suppress_margin = 1.0;
   double suppress_factor = 0.3;
 
-  // Beyond length_rows rows a row's surprise is reduced by log10(rows seen / length_rows), so the
-  // false alarms of a long stream grow with the log of its length, not its length (session 11: at
-  // one threshold, files four times longer wanted 0.49 where NAB-length ones wanted 0.42). 5000 =
-  // NAB's probation cap over its fraction (750 / 0.15), the length beyond which NAB's rules stop
-  // scaling with the file; 0 = off.
+  // Long files: a file of n > length_rows rows has every row's surprise reduced by
+  // log10(n / length_rows), so that at one threshold a file's expected false alarms do not grow with
+  // its length (NAB charges every false-positive row while a file holds a few anomalies whatever its
+  // length; session 11: files four times longer wanted 0.49 where NAB-length ones wanted 0.42).
+  // 5000 = NAB's probation cap over its fraction (750 / 0.15), the length beyond which NAB's rules
+  // stop scaling with the file; 0 = off. With length_whole_file the length is the file's, known in
+  // advance as for the probationary period (detect_anomalies; AnomalyDetector::set_expected_rows),
+  // so every row of a file is reduced alike and the ranking of its rows is unchanged (session 12);
+  // otherwise, or when the length is unknown (a stream), the rows seen so far (session 11: a late
+  // anomaly was reduced more than an early false alarm, which cost long files at their own best
+  // threshold).
   int64_t length_rows = 5000;
+  bool length_whole_file = true;
 
   // anomaly_score = 1 - 10^(-S / score_decades) for a surprise of S decades (p = 10^-S).
   double score_decades = 10.0;

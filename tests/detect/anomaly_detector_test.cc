@@ -211,11 +211,13 @@ TEST(AnomalyDetector, NabScoreOnSyntheticCorpus) {
 }
 
 TEST(AnomalyDetector, BeyondLengthRowsTheSurpriseFallsByTheLogOfTheRowsSeen) {
+  // Session 11's rule, kept for a stream of unknown length (and with length_whole_file off).
   auto v = noise(6000, 71);
   v[5000] += 12.0;  // a spike late in the file
   DetectorOptions off, on;
   off.length_rows = 0;
   on.length_rows = 1000;
+  on.length_whole_file = false;
   const auto a = detect_anomalies(v, 6000, 1, 300000, off), b = detect_anomalies(v, 6000, 1, 300000, on);
   int64_t alarms_off = 0, alarms_on = 0;
   for (size_t r = 0; r < v.size(); ++r) {
@@ -229,6 +231,42 @@ TEST(AnomalyDetector, BeyondLengthRowsTheSurpriseFallsByTheLogOfTheRowsSeen) {
   DetectorOptions bad;
   bad.length_rows = -1;
   EXPECT_THROW(bad.validate(), ConfigError);
+}
+
+TEST(AnomalyDetector, AFileOfKnownLengthHasEveryRowReducedByTheLogOfItsLength) {
+  // Session 12: when the file's length n is known in advance (detect_anomalies, or a stream told
+  // its length), every row loses log10(n / length_rows) decades from the first row on, so an early
+  // false alarm no longer outranks a late anomaly of the same size; a stream of unknown length
+  // falls back to the rows seen so far.
+  auto v = noise(6000, 71);
+  v[1500] += 12.0;  // a spike early, another late (down: not a repeat of the first)
+  v[5500] -= 12.0;
+  DetectorOptions off, on;
+  off.length_rows = 0;
+  on.length_rows = 1000;
+  const auto a = detect_anomalies(v, 6000, 1, 300000, off), b = detect_anomalies(v, 6000, 1, 300000, on);
+  const double cut = std::log10(6000.0 / 1000.0);
+  AnomalyDetector told(1, probation_rows(6000, on), 300000, on), untold(1, probation_rows(6000, on), 300000, on);
+  told.set_expected_rows(6000);
+  int64_t alarms_off = 0, alarms_on = 0;
+  for (size_t r = 0; r < v.size(); ++r) {
+    EXPECT_NEAR(b.surprise[r], std::max(0.0, a.surprise[r] - cut), 1e-5) << r;
+    EXPECT_FLOAT_EQ(static_cast<float>(told.update({v[r]})), b.scores[r]) << r;
+    untold.update({v[r]});
+    const double seen = r + 1 > 1000 ? std::log10(static_cast<double>(r + 1) / 1000.0) : 0.0;
+    EXPECT_NEAR(untold.last_surprise(), std::max(0.0, a.surprise[r] - seen), 1e-5) << r;
+    alarms_off += a.scores[r] >= kDefaultDetectionThreshold;
+    alarms_on += b.scores[r] >= kDefaultDetectionThreshold;
+  }
+  EXPECT_LT(alarms_on, alarms_off);
+  // Both spikes lose the same amount (their order is the unreduced one) and both still alarm.
+  EXPECT_NEAR(b.surprise[1500] - b.surprise[5500], a.surprise[1500] - a.surprise[5500], 1e-5);
+  EXPECT_GE(b.scores[1500], kDefaultDetectionThreshold);
+  EXPECT_GE(b.scores[5500], kDefaultDetectionThreshold);
+  // A file no longer than length_rows is unchanged.
+  const auto short_off = detect_anomalies(std::vector<double>(v.begin(), v.begin() + 1000), 1000, 1, 300000, off);
+  const auto short_on = detect_anomalies(std::vector<double>(v.begin(), v.begin() + 1000), 1000, 1, 300000, on);
+  EXPECT_EQ(short_off.scores, short_on.scores);
 }
 
 TEST(SyntheticCorpus, ALengthFactorMakesLongerFilesWithTheSameNumberOfAnomalies) {
