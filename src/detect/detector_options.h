@@ -9,7 +9,8 @@ namespace spikecast {
 // The score at or above which `spikecast detect` calls a row a detection unless told otherwise:
 // between the best NAB thresholds on the development half of the real NAB corpus (0.417) and on the
 // synthetic corpus of seed 7 (0.427), next to the best one for those two and seed 7's files four
-// times longer together (0.425; session 11); docs/detection.md.
+// times longer together (0.425 in session 11; 0.415, and 0.42 on its plateau, with session 12's
+// whole-file length rule); docs/detection.md.
 inline constexpr double kDefaultDetectionThreshold = 0.42;
 
 struct DetectorOptions {
