@@ -1,7 +1,8 @@
 // How the ensemble's combination is chosen on validation windows (train/ensemble_trainer.h): short,
 // autocorrelated stretches that cannot rank close candidates reliably. One level of evidence, a
-// Diebold-Mariano test on per-window losses (Diebold & Mariano 1995, with a Newey-West long-run
-// variance, since consecutive windows share up to H - 1 targets), decides twice: which members
+// Diebold-Mariano test on per-window losses (Diebold & Mariano 1995: consecutive windows share up to
+// H - 1 targets, so the long-run variance sums H - 1 autocovariances; with Harvey, Leybourne &
+// Newbold's 1997 small-sample correction, as R's forecast::dm.test computes it), decides twice: which members
 // are clearly worse than the best (left out of the average), and whether learned weights beat
 // that average (taken only then: out of sample, equal weights rarely lose to weights that looked
 // better on a short holdout, the "forecast combination puzzle", Smith & Wallis 2009).
@@ -18,11 +19,12 @@ namespace spikecast::train {
 // |DM| above this is significant (two-sided, about 5% under the normal approximation).
 constexpr double kSignificantDM = 2.0;
 
-// Diebold-Mariano statistic of loss differences d (negative: the first forecast has the lower
-// loss), with a Newey-West (Bartlett) long-run variance over `lags` autocovariances (at least 1,
-// at most n - 1). 0 when n < 3; -1e9 (+1e9) when every difference is the same negative (positive)
-// number.
-double diebold_mariano(const std::vector<double>& differences, int64_t lags);
+// Diebold-Mariano statistic of the loss differences d of two h-step forecasts (negative: the first
+// has the lower loss): mean(d) / sqrt(V / n) with V = g_0 + 2 (g_1 + ... + g_{h-1}) (g_k: d's lag-k
+// autocovariance; h clamped to 1..n-1; where V is not positive, h = 1), times Harvey, Leybourne &
+// Newbold's factor sqrt((n + 1 - 2h + h (h - 1) / n) / n). 0 when n < 3 or the factor is not
+// positive; -1e9 (+1e9) when every difference is the same negative (positive) number.
+double diebold_mariano(const std::vector<double>& differences, int64_t horizon);
 
 // The members a test cannot tell from the best one: the member with the lowest mean loss, and every
 // member whose Diebold-Mariano statistic against it (its losses minus the best's) is below
@@ -37,6 +39,6 @@ struct ConfidenceSet {
 
 // member_losses[m][w]: member m's loss on window w (every member over the same windows; throws
 // otherwise or when there is no member).
-ConfidenceSet confidence_set(const std::vector<std::vector<double>>& member_losses, int64_t lags);
+ConfidenceSet confidence_set(const std::vector<std::vector<double>>& member_losses, int64_t horizon);
 
 }  // namespace spikecast::train

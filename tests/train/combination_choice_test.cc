@@ -10,10 +10,14 @@
 namespace spikecast::train {
 namespace {
 
-TEST(DieboldMariano, MatchesTheNeweyWestFormulaWorkedByHand) {
-  // d = 1, -1, 2, 0: mean 0.5; autocovariances g0 = 1.25, g1 = -0.9375; one lag, Bartlett weight
-  // 2 (1 - 1/2) = 1: long-run variance 0.3125; statistic 0.5 / sqrt(0.3125 / 4).
-  EXPECT_NEAR(diebold_mariano({1, -1, 2, 0}, 1), 0.5 / std::sqrt(0.3125 / 4), 1e-12);
+TEST(DieboldMariano, MatchesTheFormulaWorkedByHand) {
+  // d = 1, 1, 3, 3, h = 2: mean 2; autocovariances g0 = 1, g1 = 0.25: V = 1.5; mean / sqrt(V / 4) =
+  // 3.27, times Harvey-Leybourne-Newbold's sqrt((4 + 1 - 4 + 2 * 1 / 4) / 4) = sqrt(1.5 / 4): 2.
+  EXPECT_NEAR(diebold_mariano({1, 1, 3, 3}, 2), 2.0, 1e-12);
+  // d = 1, -1, 2, 0, h = 2: g0 = 1.25, g1 = -0.9375, V = -0.625 is not a variance: h = 1, V = 1.25;
+  // 0.5 / sqrt(1.25 / 4) times sqrt((4 + 1 - 2) / 4).
+  EXPECT_NEAR(diebold_mariano({1, -1, 2, 0}, 2), 0.5 / std::sqrt(1.25 / 4) * std::sqrt(0.75), 1e-12);
+  EXPECT_NEAR(diebold_mariano({1, -1, 2, 0}, 1), diebold_mariano({1, -1, 2, 0}, 2), 1e-12);
   EXPECT_EQ(diebold_mariano({1, 2}, 1), 0.0);                // too few windows to judge
   EXPECT_EQ(diebold_mariano({-0.5, -0.5, -0.5, -0.5}, 2), -1e9);  // always better
   EXPECT_EQ(diebold_mariano({0.5, 0.5, 0.5, 0.5}, 2), 1e9);       // always worse
@@ -72,11 +76,19 @@ TEST(ConfidenceSet, IsTheBestAloneWhenEveryOtherMemberIsClearlyWorse) {
 }
 
 TEST(ConfidenceSet, LongerOverlapsWidenTheSet) {
-  // A member worse and better in turns of 20 windows (statistic 2.4 with one lag, 1.3 with 20):
-  // with one lag the runs look like evidence, with 20 (the horizon of overlapping targets) not.
-  const std::vector<double> best = noisy(1.0, 0.05, 5, 400);
+  // A member slightly worse on average, with a difference that persists over many windows (an AR(1)
+  // with coefficient 0.95, as overlapping targets make it): as 1-step forecasts the windows look like
+  // evidence against it; as 20-step forecasts (19 autocovariances) they do not.
+  const std::vector<double> best = noisy(1.0, 0.05, 5, 400), shock = noisy(0.0, 0.02, 6, 400);
   std::vector<double> other = best;
-  for (size_t i = 0; i < other.size(); ++i) other[i] += (i / 20) % 2 ? 0.14 : -0.1;
+  double ar = 0;
+  for (size_t i = 0; i < other.size(); ++i) {
+    ar = 0.95 * ar + shock[i];
+    other[i] += 0.012 + ar;
+  }
+  const double one = confidence_set({best, other}, 1).dm_vs_best[1], twenty = confidence_set({best, other}, 20).dm_vs_best[1];
+  EXPECT_GT(one, kSignificantDM);
+  EXPECT_LT(twenty, kSignificantDM);
   EXPECT_EQ(confidence_set({best, other}, 1).members, (std::vector<size_t>{0}));
   EXPECT_EQ(confidence_set({best, other}, 20).members, (std::vector<size_t>{0, 1}));
 }
