@@ -18,12 +18,11 @@
 
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include <cstdlib>
-#include <stdexcept>
 
+#include "models/cuda_call.h"
 #include "models/recurrent_cuda.h"
 #include "models/recurrent_tiled_cuda.h"
 #include "tensor/compat.h"
@@ -180,7 +179,7 @@ struct LaunchTensors {
   // As float16, passed as its 16-bit patterns.
   const uint16_t* add_half(const torch::Tensor& t) {
     keep.push_back(t.to(torch::kHalf).contiguous());
-    return reinterpret_cast<const uint16_t*>(keep.back().data_ptr());
+    return cuda_call::bits(keep.back());
   }
 };
 
@@ -224,11 +223,7 @@ void add_inner_weights(const KernelLayer& k, Cell cell, LaunchTensors& t, cuda_c
 template <typename Shape, typename Argument>
 void launch(void (*run)(const Shape&, const Argument*, int, void*), const Shape& shape, const Argument* arguments,
             int count, void* stream) {
-  try {
-    run(shape, arguments, count, stream);
-  } catch (const std::runtime_error& e) {
-    throw ModelError(e.what());
-  }
+  cuda_call::checked([&] { run(shape, arguments, count, stream); });
 }
 
 // `count` layers in one launch: x [B, T, I] (float32) -> the last one's output [B, T, H_last].
@@ -270,7 +265,7 @@ torch::Tensor launch_bidirectional(Cell cell, const KernelLayer& layer, const to
 torch::Tensor cuda_forward(Cell cell, const std::vector<KernelLayer>& layers, bool bidirectional, const torch::Tensor& x) {
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   const c10::cuda::CUDAGuard device_guard(x.device());  // the launch goes to the current device
-  void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+  void* stream = cuda_call::stream_of(x);
   torch::Tensor input = x.to(torch::kFloat32).contiguous();
   if (bidirectional) {
     for (const KernelLayer& l : layers) input = launch_bidirectional(cell, l, input, stream);
@@ -284,15 +279,10 @@ torch::Tensor cuda_forward(Cell cell, const std::vector<KernelLayer>& layers, bo
   return input;
 }
 
-bool cuda_tensors(const torch::nn::Module& module) {
-  for (const auto& p : module.parameters(/*recurse=*/false))
-    if (p.scalar_type() != torch::kFloat32 || !p.is_cuda()) return false;
-  return true;
-}
-
 bool cuda_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                        const torch::Tensor& x) {
-  if (!x.is_cuda() || !x.is_floating_point() || cuda_kernels_mode() == CudaKernels::kOff || !cuda_tensors(layer))
+  if (!x.is_cuda() || !x.is_floating_point() || cuda_kernels_mode() == CudaKernels::kOff ||
+      !float32_parameters_on(layer, x.device()))
     return false;
   return launchable(cell, kernel_layers(layer, o), x, o.bidirectional());
 }
@@ -310,7 +300,7 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
                             const torch::Tensor& x) {
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   const c10::cuda::CUDAGuard device_guard(x.device());
-  void* stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+  void* stream = cuda_call::stream_of(x);
   const Parameters params = layer.named_parameters(/*recurse=*/false);
   const int64_t hidden = o.hidden_size(), dirs = o.bidirectional() ? 2 : 1;
   const cuda_tiled::LayerShape shape = tiled_shape(cell, o, x);
@@ -326,7 +316,7 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
       const KernelBiases b = kernel_biases(dw, cell);
       d[dir].b_in = t.add(b.b_in);
       d[dir].b_hh = cell == Cell::kGru ? t.add(b.b_hh) : nullptr;
-      d[dir].out = reinterpret_cast<uint16_t*>(out.data_ptr()) + dir * hidden;
+      d[dir].out = cuda_call::bits(out) + dir * hidden;
       d[dir].out_batch_stride = x.size(1) * dirs * hidden;
       d[dir].out_step_stride = dirs * hidden;
       d[dir].reverse = dir == 1;
@@ -340,7 +330,8 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
 bool tiled_kernel_takes(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                         const torch::Tensor& x) {
   if (!x.is_cuda() || !x.is_floating_point() || x.size(0) < kTiledKernelMinBatch ||
-      cuda_kernels_mode() == CudaKernels::kOff || !compat::cuda_autocast_enabled() || !cuda_tensors(layer))
+      cuda_kernels_mode() == CudaKernels::kOff || !compat::cuda_autocast_enabled() ||
+      !float32_parameters_on(layer, x.device()))
     return false;
   return x.size(0) <= std::numeric_limits<int>::max() &&
          cuda_tiled::supported(x.device().index(), tiled_shape(cell, o, x));
@@ -435,14 +426,14 @@ std::vector<KernelLayer> fused_stack(const std::vector<StackedLayer>& layers, co
     const StackedLayer& s = layers[i];
     const RecurrentModule m = s.layer == nullptr ? RecurrentModule{} : recurrent_module(*s.layer);
     if (m.options == nullptr || m.cell != first.cell || m.options->bidirectional() ||
-        !inference_at_small_batch(*s.layer, *m.options, x) || !cuda_tensors(*s.layer))
+        !inference_at_small_batch(*s.layer, *m.options, x) || !float32_parameters_on(*s.layer, x.device()))
       return {};
     std::vector<KernelLayer> k = kernel_layers(*s.layer, *m.options);
     if (s.residual) {
       if (k.size() != 1 || i == 0) return {};
       k[0].residual = s.projection ? cuda_cells::Residual::kProjection : cuda_cells::Residual::kInput;
       k[0].projection = s.projection;
-      if (s.projection && !cuda_tensors(*s.projection)) return {};
+      if (s.projection && !float32_parameters_on(*s.projection, x.device())) return {};
     }
     out.insert(out.end(), k.begin(), k.end());
   }

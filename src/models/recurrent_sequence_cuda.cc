@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
-#include <stdexcept>
 #include <string>
 
 #include "core/error.h"
@@ -12,8 +11,8 @@
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
 
+#include "models/cuda_call.h"
 #include "models/recurrent_tiled_cuda.h"
 #include "tensor/compat.h"
 #endif
@@ -41,26 +40,13 @@ Tensor aligned(const Tensor& t) {
   return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone(at::MemoryFormat::Contiguous);
 }
 
-// A tensor's 16-bit elements (float16 or bfloat16) as the kernels take them.
-const uint16_t* bits(const Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
-uint16_t* bits(Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
+using cuda_call::bits;
 
 cuda_tiled::LayerShape shape_of(bool gru, const Tensor& x, int64_t hidden) {
   return {gru ? cuda_tiled::Cell::kGru : cuda_tiled::Cell::kLstm, static_cast<int>(x.size(0)),
           static_cast<int>(x.size(1)), static_cast<int>(hidden)};
 }
 
-void* current_stream(const Tensor& x) { return c10::cuda::getCurrentCUDAStream(x.device().index()).stream(); }
-
-// A kernel's std::runtime_error as a ModelError.
-template <typename Launch>
-void launch(Launch&& run) {
-  try {
-    run();
-  } catch (const std::runtime_error& e) {
-    throw ModelError(e.what());
-  }
-}
 
 // x [B, T, I] with its features padded with zeros to a multiple of 8 (the matrix products of a
 // 13-feature first layer otherwise run cuBLAS's unaligned kernels, several times slower), and w
@@ -106,7 +92,7 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     d.act = bits(act);
     (gru ? d.hn : d.c) = bits(state);
     d.h_prev = bits(h_prev);
-    launch([&] { cuda_tiled::run(shape_of(gru, x, hidden), &d, 1, current_stream(x)); });
+    cuda_call::checked([&] { cuda_tiled::run(shape_of(gru, x, hidden), &d, 1, cuda_call::stream_of(x)); });
     ctx->save_for_backward({x_pad, w_ih, w_hh.to(torch::kBFloat16).contiguous(), act, state, h_prev});
     ctx->saved_data["reverse"] = reverse;
     ctx->saved_data["gru"] = gru;
@@ -142,7 +128,7 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     d.dg_hidden = gru ? bits(dg_hidden) : nullptr;
     d.db_blocks = db_blocks.data_ptr<float>();
     d.reverse = reverse;
-    launch([&] { cuda_tiled::run_backward(shape, d, current_stream(x_pad)); });
+    cuda_call::checked([&] { cuda_tiled::run_backward(shape, d, cuda_call::stream_of(x_pad)); });
 
     const Tensor flat_in = dg_in.view({batch * steps, gates}), flat_hidden = dg_hidden.view({batch * steps, gates});
     variable_list out(7);  // one per input of apply(): x, w_ih, w_hh, b_ih, b_hh, reverse, gru

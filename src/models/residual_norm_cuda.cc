@@ -1,14 +1,11 @@
 #include "models/residual_norm_cuda.h"
 
-#include <cstdint>
-#include <stdexcept>
-
 #include "core/error.h"
 
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
 
+#include "models/cuda_call.h"
 #include "models/layer_norm_cuda.h"
 #include "tensor/compat.h"
 #endif
@@ -18,26 +15,14 @@ namespace spikecast::models {
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 namespace {
 
+using cuda_call::bits;
+using cuda_call::stream_of;
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-const uint16_t* bits(const Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
-uint16_t* bits(Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
-
 cuda_norm::Type type_of(const Tensor& t) {
   return t.scalar_type() == torch::kHalf ? cuda_norm::Type::kHalf : cuda_norm::Type::kBFloat16;
-}
-
-void* stream_of(const Tensor& t) { return c10::cuda::getCurrentCUDAStream(t.device().index()).stream(); }
-
-template <typename Launch>
-void launch(Launch&& run) {
-  try {
-    run();
-  } catch (const std::runtime_error& e) {
-    throw ModelError(e.what());
-  }
 }
 
 // Inputs x, residual [..., d] (contiguous), weight and bias [d] float32. With `keep` (autograd records
@@ -69,7 +54,7 @@ struct ResidualNorm : torch::autograd::Function<ResidualNorm> {
       f.mean = mean.data_ptr<float>();
       f.rstd = rstd.data_ptr<float>();
     }
-    launch([&] { cuda_norm::run_forward(f, stream_of(x)); });
+    cuda_call::checked([&] { cuda_norm::run_forward(f, stream_of(x)); });
     if (keep) ctx->save_for_backward({sum, mean, rstd, weight});
     return y;
   }
@@ -93,7 +78,7 @@ struct ResidualNorm : torch::autograd::Function<ResidualNorm> {
     b.weight = weight.data_ptr<float>();
     b.dx = bits(dx);
     b.partial = partial.data_ptr<float>();
-    launch([&] { cuda_norm::run_backward(b, stream_of(sum)); });
+    cuda_call::checked([&] { cuda_norm::run_backward(b, stream_of(sum)); });
     const Tensor sums = partial.sum(0);
     // x, residual, weight, bias, eps, keep
     return {dx, dx, sums.narrow(0, 0, width), sums.narrow(0, width, width), Tensor(), Tensor()};

@@ -1,0 +1,37 @@
+// What the LibTorch side of spikecast's CUDA kernels shares (recurrent_inference.cc,
+// recurrent_sequence_cuda.cc, residual_norm_cuda.cc): a 16-bit tensor's elements as the plain-CUDA
+// kernels take them, the current stream of a tensor's card, and a kernel call whose
+// std::runtime_error becomes a ModelError. Internal to src/models; included only in builds with the
+// CUDA kernels (SPIKECAST_WITH_CUDA_KERNELS).
+#pragma once
+
+#include <c10/cuda/CUDAStream.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "core/error.h"
+
+namespace spikecast::models::cuda_call {
+
+// A float16 or bfloat16 tensor's elements as their 16-bit patterns.
+inline const uint16_t* bits(const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
+inline uint16_t* bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
+
+// The current CUDA stream of t's card, as the kernels' void* (a cudaStream_t).
+inline void* stream_of(const torch::Tensor& t) {
+  return c10::cuda::getCurrentCUDAStream(t.device().index()).stream();
+}
+
+// call(); a kernel's std::runtime_error (a bad shape, a failed launch) becomes a ModelError.
+template <typename Call>
+void checked(Call&& call) {
+  try {
+    call();
+  } catch (const std::runtime_error& e) {
+    throw ModelError(e.what());
+  }
+}
+
+}  // namespace spikecast::models::cuda_call
