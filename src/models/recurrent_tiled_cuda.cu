@@ -53,13 +53,25 @@ __device__ __forceinline__ void store_pair(bf16* p, float a, float b) {
   *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
 }
 
+// How many k steps of each of a warp's gate tiles the forward keeps in shared memory rather than in
+// registers. At H = 128 a warp holds 2 tiles x 8 k steps of W_hh fragments, 64 of the 128 registers
+// a thread has at 512 threads a block, and the kernels spilled (Nsight Compute, docs/performance.md;
+// ptxas: 48-88 bytes a thread, 4-48 with 2 steps in shared memory).
+__host__ __device__ constexpr int shared_w_steps(int hidden) { return hidden == 128 ? 2 : 0; }
+
+// Gate tiles per warp in the forward.
+__host__ __device__ constexpr int tiles_per_warp(Cell cell, int hidden) {
+  return (gates_of(cell) * hidden / kTile + kWarps - 1) / kWarps;
+}
+
 // Shared memory of a block, in bytes from the start: h [2][kTileRows][H + kPadHalves] half
 // (double-buffered: a step reads one and writes the other), the step's gate products
-// [kTileRows][G + kPadFloats] float, and the input projections [2][kTileRows][G] half (this step's
-// and the next, which arrives while this one computes).
+// [kTileRows][G + kPadFloats] float, the input projections [2][kTileRows][G] half (this step's
+// and the next, which arrives while this one computes), and the W_hh fragments kept in shared memory
+// [kWarps][tiles per warp][shared_w_steps][16 x 16] half.
 struct SharedLayout {
   int ld_h = 0, ld_g = 0;
-  size_t h = 0, gates = 0, x = 0, bytes = 0;
+  size_t h = 0, gates = 0, x = 0, w = 0, bytes = 0;
 };
 
 SharedLayout shared_layout(Cell cell, int hidden) {
@@ -70,7 +82,9 @@ SharedLayout shared_layout(Cell cell, int hidden) {
   s.h = 0;
   s.gates = s.h + 2u * kTileRows * s.ld_h * sizeof(half);
   s.x = s.gates + static_cast<size_t>(kTileRows) * s.ld_g * sizeof(float);
-  s.bytes = s.x + 2u * kTileRows * g * sizeof(half);
+  s.w = s.x + 2u * kTileRows * g * sizeof(half);
+  s.bytes = s.w + static_cast<size_t>(kWarps) * tiles_per_warp(cell, hidden) * shared_w_steps(hidden) * kTile * kTile *
+                      sizeof(half);
   return s;
 }
 
@@ -136,9 +150,15 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   fetch_step<G>(x_s, xp, batch, steps, dir.reverse ? steps - 1 : 0, tile0);
 
-  // The warp's gate tiles and their W_hh fragments (B = W_hh^T: column n of B is row n of W_hh).
+  // The warp's gate tiles and their W_hh fragments (B = W_hh^T: column n of B is row n of W_hh): the
+  // first kRegSteps k steps in registers, the rest in shared memory ([16][16] column-major each).
   using BFrag = wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, half, wmma::col_major>;
-  BFrag w[kTilesPerWarp][kK];
+  constexpr int kSharedSteps = shared_w_steps(H);
+  constexpr int kRegSteps = kK - kSharedSteps;
+  static_assert(kTilesPerWarp == tiles_per_warp(kCell, H), "the host's layout counts the same tiles");
+  static_assert(kRegSteps >= 1, "at least one k step in registers");
+  BFrag w[kTilesPerWarp][kRegSteps];
+  half* w_s = reinterpret_cast<half*>(smem + lay.w) + warp * kTilesPerWarp * kSharedSteps * kTile * kTile;
   int tile_col[kTilesPerWarp];  // first gate column of each tile, or -1
   const half* w_g = reinterpret_cast<const half*>(dir.w_hh);
 #pragma unroll
@@ -147,7 +167,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     tile_col[i] = tile < kGateTiles ? tile * kTile : -1;  // tile = g * kUnitTiles + u: column g H + 16 u
     if (tile_col[i] >= 0) {
 #pragma unroll
-      for (int kk = 0; kk < kK; ++kk) wmma::load_matrix_sync(w[i][kk], w_g + tile_col[i] * H + kk * kTile, H);
+      for (int kk = 0; kk < kRegSteps; ++kk) wmma::load_matrix_sync(w[i][kk], w_g + tile_col[i] * H + kk * kTile, H);
+      // Element (k, n) of step kRegSteps + f at [n][k]: W_hh row tile_col + n, column (kRegSteps + f) 16 + k.
+      const int lane = static_cast<int>(threadIdx.x) % 32;
+      for (int e = lane; e < kSharedSteps * kTile * kTile; e += 32) {
+        const int f = e / (kTile * kTile), n = (e / kTile) % kTile, k = e % kTile;
+        w_s[i * kSharedSteps * kTile * kTile + e] = w_g[(tile_col[i] + n) * H + (kRegSteps + f) * kTile + k];
+      }
     }
   }
 
@@ -189,8 +215,16 @@ __global__ void __launch_bounds__(kThreads, 1)
           wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, half, wmma::row_major> a;
           wmma::load_matrix_sync(a, h_cur + r * kTile * ld_h + kk * kTile, ld_h);
 #pragma unroll
-          for (int i = 0; i < kTilesPerWarp; ++i)
-            if (tile_col[i] >= 0) wmma::mma_sync(acc[i], a, w[i][kk], acc[i]);
+          for (int i = 0; i < kTilesPerWarp; ++i) {
+            if (tile_col[i] < 0) continue;
+            if (kk < kRegSteps) {
+              wmma::mma_sync(acc[i], a, w[i][kk], acc[i]);
+            } else {
+              BFrag ws;
+              wmma::load_matrix_sync(ws, w_s + (i * kSharedSteps + kk - kRegSteps) * kTile * kTile, kTile);
+              wmma::mma_sync(acc[i], a, ws, acc[i]);
+            }
+          }
         }
 #pragma unroll
         for (int i = 0; i < kTilesPerWarp; ++i)
@@ -283,8 +317,15 @@ __host__ __device__ constexpr int k_split(int k_steps, int most) {
 // the block's bias gradients [G + H] float.
 struct BackwardLayout {
   int ld_dg = 0, ld_p = 0;
-  size_t act = 0, s0 = 0, s1 = 0, dy = 0, dg = 0, prod = 0, bytes = 0;
+  size_t act = 0, s0 = 0, s1 = 0, dy = 0, dg = 0, prod = 0, w = 0, bytes = 0;
 };
+
+// How many of a warp's W_hh fragments the backward keeps in shared memory rather than registers
+// ([kWarps][this][16 x 16] bfloat16 after the partial sums). At H = 128 a warp holds 16 (LSTM) or 12
+// (GRU) fragments, 64 or 48 of the 128 registers a thread has at 512 threads a block, and the LSTM's
+// kernel reloaded about 29 spilled values a warp every step (Nsight Compute, docs/performance.md);
+// with 4 in shared memory ptxas reports 20 bytes of spills a thread where it reported 176-248.
+__host__ __device__ constexpr int shared_w_fragments(Cell, int hidden) { return hidden == 128 ? 4 : 0; }
 
 BackwardLayout backward_layout(Cell cell, int hidden) {
   BackwardLayout s;
@@ -299,7 +340,8 @@ BackwardLayout backward_layout(Cell cell, int hidden) {
   s.dy = s.s1 + 2u * kTileRows * hidden * state_bytes;
   s.dg = s.dy + 2u * kTileRows * hidden * sizeof(bf16);
   s.prod = s.dg + static_cast<size_t>(kTileRows) * s.ld_dg * sizeof(bf16);
-  s.bytes = s.prod + static_cast<size_t>(split) * kTileRows * s.ld_p * sizeof(float);
+  s.w = s.prod + static_cast<size_t>(split) * kTileRows * s.ld_p * sizeof(float);
+  s.bytes = s.w + static_cast<size_t>(kWarps) * shared_w_fragments(cell, hidden) * kTile * kTile * sizeof(bf16);
   return s;
 }
 
@@ -353,15 +395,26 @@ __global__ void __launch_bounds__(kThreads, 1)
   fetch(0);
 
   // The warp's column tile and K range of the product, and its W_hh fragments (B = W_hh, [G, H]).
+  // The last kSharedFrags of them are copied to shared memory ([16][16] row-major each) and read
+  // from there at every product.
   using BFrag = wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, bf16, wmma::row_major>;
+  constexpr int kSharedFrags = shared_w_fragments(kCell, H);
+  constexpr int kRegFrags = kKPer - kSharedFrags;
+  static_assert(kRegFrags >= 1, "at least one fragment in registers");
   const int unit_tile = warp % kColTiles, part = warp / kColTiles;
   const bool multiplies = part < kSplit;
-  BFrag w[kKPer];
+  BFrag w[kRegFrags];
   const bf16* w_g = reinterpret_cast<const bf16*>(dir.w_hh);
+  bf16* w_s = reinterpret_cast<bf16*>(smem + lay.w) + warp * kSharedFrags * kTile * kTile;
   if (multiplies) {
 #pragma unroll
-    for (int kk = 0; kk < kKPer; ++kk)
+    for (int kk = 0; kk < kRegFrags; ++kk)
       wmma::load_matrix_sync(w[kk], w_g + (part * kKPer + kk) * kTile * H + unit_tile * kTile, H);
+    const int lane = static_cast<int>(threadIdx.x) % 32;
+    for (int e = lane; e < kSharedFrags * kTile * kTile; e += 32) {
+      const int f = e / (kTile * kTile), row = (e / kTile) % kTile, c = e % kTile;
+      w_s[e] = w_g[((part * kKPer + kRegFrags + f) * kTile + row) * H + unit_tile * kTile + c];
+    }
   }
 
   const int col = 2 * (static_cast<int>(threadIdx.x) % (H / 2));
@@ -390,7 +443,13 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int kk = 0; kk < kKPer; ++kk) {
           wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, bf16, wmma::row_major> a;
           wmma::load_matrix_sync(a, dg_s + r * kTile * ld_dg + (part * kKPer + kk) * kTile, ld_dg);
-          wmma::mma_sync(acc, a, w[kk], acc);
+          if (kk < kRegFrags) {
+            wmma::mma_sync(acc, a, w[kk], acc);
+          } else {
+            BFrag ws;
+            wmma::load_matrix_sync(ws, w_s + (kk - kRegFrags) * kTile * kTile, kTile);
+            wmma::mma_sync(acc, a, ws, acc);
+          }
         }
         wmma::store_matrix_sync(prod_s + (part * kTileRows + r * kTile) * ld_p + unit_tile * kTile, acc, ld_p,
                                 wmma::mem_row_major);
