@@ -1,7 +1,7 @@
 // What the LibTorch side of spikecast's CUDA kernels shares (recurrent_inference.cc,
 // recurrent_sequence_cuda.cc, residual_norm_cuda.cc): a 16-bit tensor's elements as the plain-CUDA
-// kernels take them, the current stream of a tensor's card, and a kernel call whose
-// std::runtime_error becomes a ModelError. Internal to src/models; included only in builds with the
+// kernels take them, a tensor aligned for them, the current stream of a tensor's card, and a kernel
+// call whose std::runtime_error becomes a ModelError. Internal to src/models; included only in builds with the
 // CUDA kernels (SPIKECAST_WITH_CUDA_KERNELS).
 #pragma once
 
@@ -18,6 +18,12 @@ namespace spikecast::models::cuda_call {
 // A float16 or bfloat16 tensor's elements as their 16-bit patterns.
 inline const uint16_t* bits(const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
 inline uint16_t* bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
+
+// t, or a contiguous copy when its data does not begin on a 16-byte boundary (a view with an odd
+// offset into its storage): the kernels read and write 16 or 4 bytes at a time.
+inline torch::Tensor aligned(const torch::Tensor& t) {
+  return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone(at::MemoryFormat::Contiguous);
+}
 
 // The current CUDA stream of t's card, as the kernels' void* (a cudaStream_t).
 inline void* stream_of(const torch::Tensor& t) {

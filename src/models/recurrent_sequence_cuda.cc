@@ -34,19 +34,13 @@ bool enabled() {
   return on;
 }
 
-// The kernels copy 16 bytes at a time: a tensor whose data does not begin on a 16-byte boundary (a
-// view with an odd offset into its storage) is copied first.
-Tensor aligned(const Tensor& t) {
-  return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone(at::MemoryFormat::Contiguous);
-}
-
+using cuda_call::aligned;
 using cuda_call::bits;
 
 cuda_tiled::LayerShape shape_of(bool gru, const Tensor& x, int64_t hidden) {
   return {gru ? cuda_tiled::Cell::kGru : cuda_tiled::Cell::kLstm, static_cast<int>(x.size(0)),
           static_cast<int>(x.size(1)), static_cast<int>(hidden)};
 }
-
 
 // x [B, T, I] with its features padded with zeros to a multiple of 8 (the matrix products of a
 // 13-feature first layer otherwise run cuBLAS's unaligned kernels, several times slower), and w

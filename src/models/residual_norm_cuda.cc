@@ -15,6 +15,7 @@ namespace spikecast::models {
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
 namespace {
 
+using cuda_call::aligned;
 using cuda_call::bits;
 using cuda_call::stream_of;
 using torch::Tensor;
@@ -63,7 +64,7 @@ struct ResidualNorm : torch::autograd::Function<ResidualNorm> {
     const variable_list saved = ctx->get_saved_variables();
     const Tensor &sum = saved[0], &mean = saved[1], &rstd = saved[2], &weight = saved[3];
     const c10::cuda::CUDAGuard device_guard(sum.device());
-    const Tensor dy = grad[0].to(sum.scalar_type()).contiguous();
+    const Tensor dy = aligned(grad[0].to(sum.scalar_type()).contiguous());
     const int64_t width = sum.size(-1), rows = sum.numel() / width;
     Tensor dx = torch::empty_like(sum);
     Tensor partial = torch::empty({cuda_norm::backward_blocks(rows), 2 * width}, mean.options());
@@ -106,7 +107,8 @@ torch::Tensor cuda_residual_norm(torch::nn::LayerNorm& norm, const torch::Tensor
                      "dimension of 64, 128, 256 or 512, and float32 weight and bias on their card");
   const bool keep = torch::GradMode::is_enabled() && (x.requires_grad() || residual.requires_grad() ||
                                                       norm->weight.requires_grad() || norm->bias.requires_grad());
-  return ResidualNorm::apply(x.contiguous(), residual.contiguous(), norm->weight, norm->bias, norm->options.eps(), keep);
+  return ResidualNorm::apply(aligned(x.contiguous()), aligned(residual.contiguous()), norm->weight, norm->bias,
+                             norm->options.eps(), keep);
 }
 
 #else
