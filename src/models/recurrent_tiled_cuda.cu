@@ -24,7 +24,14 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kTile = 16;                      // the WMMA tile: 16 x 16 x 16
 constexpr int kRowTiles = kTileRows / kTile;   // row tiles per block
 constexpr int kPadHalves = 8;                  // added to each shared row of h (bank spread)
-constexpr int kPadFloats = 4;                  // added to each shared row of the gate products
+// Added to each shared row of float32 products: with rows 8 banks apart, the 64-bit stores of a
+// WMMA accumulator (2 x 4 lanes a row, 8 rows) touch 32 different banks; with 4 they conflicted
+// 3.3-way (Nsight Compute, docs/performance.md).
+constexpr int kPadFloats = 8;
+// The leading dimension (16-bit elements) of a W_hh fragment kept in shared memory: a fragment's 8
+// rows of 16 bytes that one load reads then fall on 8 different groups of 4 banks (with 16 they
+// conflicted 2-way).
+constexpr int kFragLd = kTile + 8;
 
 using half = __half;
 using bf16 = __nv_bfloat16;
@@ -83,7 +90,7 @@ SharedLayout shared_layout(Cell cell, int hidden) {
   s.gates = s.h + 2u * kTileRows * s.ld_h * sizeof(half);
   s.x = s.gates + static_cast<size_t>(kTileRows) * s.ld_g * sizeof(float);
   s.w = s.x + 2u * kTileRows * g * sizeof(half);
-  s.bytes = s.w + static_cast<size_t>(kWarps) * tiles_per_warp(cell, hidden) * shared_w_steps(hidden) * kTile * kTile *
+  s.bytes = s.w + static_cast<size_t>(kWarps) * tiles_per_warp(cell, hidden) * shared_w_steps(hidden) * kTile * kFragLd *
                       sizeof(half);
   return s;
 }
@@ -158,7 +165,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   static_assert(kTilesPerWarp == tiles_per_warp(kCell, H), "the host's layout counts the same tiles");
   static_assert(kRegSteps >= 1, "at least one k step in registers");
   BFrag w[kTilesPerWarp][kRegSteps];
-  half* w_s = reinterpret_cast<half*>(smem + lay.w) + warp * kTilesPerWarp * kSharedSteps * kTile * kTile;
+  half* w_s = reinterpret_cast<half*>(smem + lay.w) + warp * kTilesPerWarp * kSharedSteps * kTile * kFragLd;
   int tile_col[kTilesPerWarp];  // first gate column of each tile, or -1
   const half* w_g = reinterpret_cast<const half*>(dir.w_hh);
 #pragma unroll
@@ -172,7 +179,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int lane = static_cast<int>(threadIdx.x) % 32;
       for (int e = lane; e < kSharedSteps * kTile * kTile; e += 32) {
         const int f = e / (kTile * kTile), n = (e / kTile) % kTile, k = e % kTile;
-        w_s[i * kSharedSteps * kTile * kTile + e] = w_g[(tile_col[i] + n) * H + (kRegSteps + f) * kTile + k];
+        w_s[(i * kSharedSteps + f) * kTile * kFragLd + n * kFragLd + k] = w_g[(tile_col[i] + n) * H + (kRegSteps + f) * kTile + k];
       }
     }
   }
@@ -221,7 +228,7 @@ __global__ void __launch_bounds__(kThreads, 1)
               wmma::mma_sync(acc[i], a, w[i][kk], acc[i]);
             } else {
               BFrag ws;
-              wmma::load_matrix_sync(ws, w_s + (i * kSharedSteps + kk - kRegSteps) * kTile * kTile, kTile);
+              wmma::load_matrix_sync(ws, w_s + (i * kSharedSteps + kk - kRegSteps) * kTile * kFragLd, kFragLd);
               wmma::mma_sync(acc[i], a, ws, acc[i]);
             }
           }
@@ -341,7 +348,7 @@ BackwardLayout backward_layout(Cell cell, int hidden) {
   s.dg = s.dy + 2u * kTileRows * hidden * sizeof(bf16);
   s.prod = s.dg + static_cast<size_t>(kTileRows) * s.ld_dg * sizeof(bf16);
   s.w = s.prod + static_cast<size_t>(split) * kTileRows * s.ld_p * sizeof(float);
-  s.bytes = s.w + static_cast<size_t>(kWarps) * shared_w_fragments(cell, hidden) * kTile * kTile * sizeof(bf16);
+  s.bytes = s.w + static_cast<size_t>(kWarps) * shared_w_fragments(cell, hidden) * kTile * kFragLd * sizeof(bf16);
   return s;
 }
 
@@ -405,7 +412,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const bool multiplies = part < kSplit;
   BFrag w[kRegFrags];
   const bf16* w_g = reinterpret_cast<const bf16*>(dir.w_hh);
-  bf16* w_s = reinterpret_cast<bf16*>(smem + lay.w) + warp * kSharedFrags * kTile * kTile;
+  bf16* w_s = reinterpret_cast<bf16*>(smem + lay.w) + warp * kSharedFrags * kTile * kFragLd;
   if (multiplies) {
 #pragma unroll
     for (int kk = 0; kk < kRegFrags; ++kk)
@@ -413,7 +420,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int lane = static_cast<int>(threadIdx.x) % 32;
     for (int e = lane; e < kSharedFrags * kTile * kTile; e += 32) {
       const int f = e / (kTile * kTile), row = (e / kTile) % kTile, c = e % kTile;
-      w_s[e] = w_g[((part * kKPer + kRegFrags + f) * kTile + row) * H + unit_tile * kTile + c];
+      w_s[f * kTile * kFragLd + row * kFragLd + c] = w_g[((part * kKPer + kRegFrags + f) * kTile + row) * H + unit_tile * kTile + c];
     }
   }
 
@@ -447,7 +454,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             wmma::mma_sync(acc, a, w[kk], acc);
           } else {
             BFrag ws;
-            wmma::load_matrix_sync(ws, w_s + (kk - kRegFrags) * kTile * kTile, kTile);
+            wmma::load_matrix_sync(ws, w_s + (kk - kRegFrags) * kTile * kFragLd, kFragLd);
             wmma::mma_sync(acc, a, ws, acc);
           }
         }
