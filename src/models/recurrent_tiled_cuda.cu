@@ -28,7 +28,7 @@ constexpr int kPadHalves = 8;                  // added to each shared row of h 
 // WMMA accumulator (2 x 4 lanes a row, 8 rows) touch 32 different banks; with 4 they conflicted
 // 3.3-way (Nsight Compute, docs/performance.md).
 constexpr int kPadFloats = 8;
-// The leading dimension (16-bit elements) of a W_hh fragment kept in shared memory: a fragment's 8
+// The leading dimension (16-bit elements) of a forward W_hh fragment kept in shared memory: its 8
 // rows of 16 bytes that one load reads then fall on 8 different groups of 4 banks (with 16 they
 // conflicted 2-way).
 constexpr int kFragLd = kTile + 8;
@@ -58,6 +58,38 @@ __device__ __forceinline__ void store_pair(half* p, float a, float b) {
 }
 __device__ __forceinline__ void store_pair(bf16* p, float a, float b) {
   *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
+}
+
+// The backward's product on the tensor cores through mma.sync directly (bfloat16 in, float32
+// accumulation, m16n8k16): WMMA's loads of bfloat16 fragments from shared memory compiled to four
+// 32-bit loads each (Nsight Compute: 194 shared-memory load requests a warp a step in the backward),
+// where one ldmatrix loads the same A operand.
+// A 16 x 16 tile of a row-major shared array (16-byte aligned rows) as the A operand.
+__device__ __forceinline__ void load_a_bf16(uint32_t (&a)[4], const bf16* tile, int ld) {
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(tile + (lane % 16) * ld + (lane / 16) * 8));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
+               : "r"(address)
+               : "memory");
+}
+// d += a b for one 16 x 8 block of the product; b0, b1: the thread's two registers of the B operand.
+__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// The thread's B operand registers of a 16 x 16 tile of a row-major [K][ld] bfloat16 array, for its
+// two 8-column blocks: {block 0 rows 2q, 2q + 1; block 0 rows 2q + 8, 2q + 9; block 1 ...; block 1 ...}
+// at column lane / 4 of the block, q = lane % 4 (each register: the lower row in its low half).
+__device__ __forceinline__ uint4 b_operand_bf16(const bf16* tile, int ld) {
+  const int lane = static_cast<int>(threadIdx.x) % 32, n = lane / 4, k = 2 * (lane % 4);
+  const uint16_t* t = reinterpret_cast<const uint16_t*>(tile);
+  auto pack = [&](int row, int column) {
+    return static_cast<uint32_t>(t[row * ld + column]) | (static_cast<uint32_t>(t[(row + 1) * ld + column]) << 16);
+  };
+  return make_uint4(pack(k, n), pack(k + 8, n), pack(k, n + 8), pack(k + 8, n + 8));
 }
 
 // How many k steps of each of a warp's gate tiles the forward keeps in shared memory rather than in
@@ -328,11 +360,12 @@ struct BackwardLayout {
 };
 
 // How many of a warp's W_hh fragments the backward keeps in shared memory rather than registers
-// ([kWarps][this][16 x 16] bfloat16 after the partial sums). At H = 128 a warp holds 16 (LSTM) or 12
+// ([kWarps][this][32 lanes] uint4 after the partial sums). At H = 128 a warp holds 16 (LSTM) or 12
 // (GRU) fragments, 64 or 48 of the 128 registers a thread has at 512 threads a block, and the LSTM's
-// kernel reloaded about 29 spilled values a warp every step (Nsight Compute, docs/performance.md);
-// with 4 in shared memory ptxas reports 20 bytes of spills a thread where it reported 176-248.
-__host__ __device__ constexpr int shared_w_fragments(Cell, int hidden) { return hidden == 128 ? 4 : 0; }
+// kernel reloaded about 29 spilled values a warp every step (Nsight Compute, docs/performance.md).
+// With 5 in shared memory ptxas reports 4 bytes of spills a thread (176-248 with none, 16-24 with
+// 4); with 6, 0-12, and the GRU's backward ran 6% slower than with 5 (tiled_kernel_bench, H200).
+__host__ __device__ constexpr int shared_w_fragments(Cell, int hidden) { return hidden == 128 ? 5 : 0; }
 
 BackwardLayout backward_layout(Cell cell, int hidden) {
   BackwardLayout s;
@@ -348,7 +381,7 @@ BackwardLayout backward_layout(Cell cell, int hidden) {
   s.dg = s.dy + 2u * kTileRows * hidden * sizeof(bf16);
   s.prod = s.dg + static_cast<size_t>(kTileRows) * s.ld_dg * sizeof(bf16);
   s.w = s.prod + static_cast<size_t>(split) * kTileRows * s.ld_p * sizeof(float);
-  s.bytes = s.w + static_cast<size_t>(kWarps) * shared_w_fragments(cell, hidden) * kTile * kFragLd * sizeof(bf16);
+  s.bytes = s.w + static_cast<size_t>(kWarps) * shared_w_fragments(cell, hidden) * kTile * kTile * sizeof(bf16);
   return s;
 }
 
@@ -401,27 +434,24 @@ __global__ void __launch_bounds__(kThreads, 1)
   };
   fetch(0);
 
-  // The warp's column tile and K range of the product, and its W_hh fragments (B = W_hh, [G, H]).
-  // The last kSharedFrags of them are copied to shared memory ([16][16] row-major each) and read
-  // from there at every product.
-  using BFrag = wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, bf16, wmma::row_major>;
+  // The warp's column tile and K range of the product, and its W_hh fragments (B = W_hh, [G, H]) as
+  // the mma's B operand registers: the first kRegFrags k steps in registers, the rest in shared
+  // memory in the same per-lane order ([kSharedFrags][32 lanes] uint4: one conflict-free 16-byte
+  // load a fragment).
   constexpr int kSharedFrags = shared_w_fragments(kCell, H);
   constexpr int kRegFrags = kKPer - kSharedFrags;
   static_assert(kRegFrags >= 1, "at least one fragment in registers");
   const int unit_tile = warp % kColTiles, part = warp / kColTiles;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
   const bool multiplies = part < kSplit;
-  BFrag w[kRegFrags];
+  uint4 w[kRegFrags];
   const bf16* w_g = reinterpret_cast<const bf16*>(dir.w_hh);
-  bf16* w_s = reinterpret_cast<bf16*>(smem + lay.w) + warp * kSharedFrags * kTile * kFragLd;
+  uint4* w_s = reinterpret_cast<uint4*>(smem + lay.w) + warp * kSharedFrags * 32;
   if (multiplies) {
 #pragma unroll
-    for (int kk = 0; kk < kRegFrags; ++kk)
-      wmma::load_matrix_sync(w[kk], w_g + (part * kKPer + kk) * kTile * H + unit_tile * kTile, H);
-    const int lane = static_cast<int>(threadIdx.x) % 32;
-    for (int e = lane; e < kSharedFrags * kTile * kTile; e += 32) {
-      const int f = e / (kTile * kTile), row = (e / kTile) % kTile, c = e % kTile;
-      w_s[f * kTile * kFragLd + row * kFragLd + c] = w_g[((part * kKPer + kRegFrags + f) * kTile + row) * H + unit_tile * kTile + c];
-    }
+    for (int kk = 0; kk < kRegFrags; ++kk) w[kk] = b_operand_bf16(w_g + (part * kKPer + kk) * kTile * H + unit_tile * kTile, H);
+    for (int f = 0; f < kSharedFrags; ++f)
+      w_s[f * 32 + lane] = b_operand_bf16(w_g + (part * kKPer + kRegFrags + f) * kTile * H + unit_tile * kTile, H);
   }
 
   const int col = 2 * (static_cast<int>(threadIdx.x) % (H / 2));
@@ -444,22 +474,22 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (j > 0 && multiplies) {
 #pragma unroll
       for (int r = 0; r < kRowTiles; ++r) {
-        wmma::fragment<wmma::accumulator, kTile, kTile, kTile, float> acc;
-        wmma::fill_fragment(acc, 0.0f);
+        float acc[2][4] = {};  // the two 8-column blocks of the 16 x 16 result
 #pragma unroll
         for (int kk = 0; kk < kKPer; ++kk) {
-          wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, bf16, wmma::row_major> a;
-          wmma::load_matrix_sync(a, dg_s + r * kTile * ld_dg + (part * kKPer + kk) * kTile, ld_dg);
-          if (kk < kRegFrags) {
-            wmma::mma_sync(acc, a, w[kk], acc);
-          } else {
-            BFrag ws;
-            wmma::load_matrix_sync(ws, w_s + (kk - kRegFrags) * kTile * kFragLd, kFragLd);
-            wmma::mma_sync(acc, a, ws, acc);
-          }
+          uint32_t a[4];
+          load_a_bf16(a, dg_s + r * kTile * ld_dg + (part * kKPer + kk) * kTile, ld_dg);
+          const uint4 b = kk < kRegFrags ? w[kk] : w_s[(kk - kRegFrags) * 32 + lane];
+          mma_bf16(acc[0], a, b.x, b.y);
+          mma_bf16(acc[1], a, b.z, b.w);
         }
-        wmma::store_matrix_sync(prod_s + (part * kTileRows + r * kTile) * ld_p + unit_tile * kTile, acc, ld_p,
-                                wmma::mem_row_major);
+        // The thread's results: rows lane / 4 and lane / 4 + 8, columns 2 (lane % 4) + {0, 1} of each block.
+        float* out_rows = prod_s + (part * kTileRows + r * kTile + lane / 4) * ld_p + unit_tile * kTile + 2 * (lane % 4);
+#pragma unroll
+        for (int nb = 0; nb < 2; ++nb) {
+          *reinterpret_cast<float2*>(out_rows + nb * 8) = make_float2(acc[nb][0], acc[nb][1]);
+          *reinterpret_cast<float2*>(out_rows + 8 * ld_p + nb * 8) = make_float2(acc[nb][2], acc[nb][3]);
+        }
       }
     }
     if (has_previous) __pipeline_wait_prior(1); else __pipeline_wait_prior(0);
