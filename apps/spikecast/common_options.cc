@@ -26,7 +26,9 @@ void CommonOptions::add_window_flags(CLI::App& cmd) {
 }
 
 void CommonOptions::add_train_flags(CLI::App& cmd) {
-  cmd.add_option("--members", members, "ensemble members, in training order (default: all)")->delimiter(',');
+  cmd.add_option("--members", members,
+                 "ensemble members, in training order (default: all; given, no member joins as the data grows)")
+      ->delimiter(',');
   cmd.add_option("--epochs", epochs, "maximum epochs per member");
   cmd.add_option("--batch-size", batch_size, "windows per optimizer step");
   cmd.add_option("--accumulation", accumulation, "micro-batches per optimizer step");
@@ -65,7 +67,10 @@ Config CommonOptions::resolve() const {
     c.generator.seed = *seed;
     c.train.seed = *seed;
   }
-  if (members) c.train.members = *members;
+  if (members) {
+    c.train.members = *members;
+    c.train.join.clear();  // exactly the members asked for
+  }
   if (epochs) c.train.epochs = *epochs;
   if (batch_size) c.train.batch_size = *batch_size;
   if (accumulation) c.train.accumulation = *accumulation;

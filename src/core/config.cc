@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -80,6 +81,10 @@ void TrainConfig::validate() const {
     throw ConfigError(std::string("train.") + key, "must be one of " + list + ", got '" + v + "'");
   };
   if (members.empty()) throw ConfigError("train.members", "must name at least one model");
+  for (const std::string& j : join)
+    if (std::find(members.begin(), members.end(), j) != members.end())
+      throw ConfigError("train.join", "'" + j + "' is already in train.members");
+  positive("join_min_windows", join_min_windows);
   positive("epochs", epochs);
   positive("batch_size", batch_size);
   positive("accumulation", accumulation);

@@ -77,6 +77,12 @@ struct TrainConfig {
   // seasonal_naive) are members too, so the ensemble can fall back on them.
   std::vector<std::string> members = {"lstm", "gru", "cnn_lstm", "spike", "rule",
                                       "linear", "repeat_last", "seasonal_naive"};
+  // Members that join once the data has grown: each of `join` trains after `members` when the
+  // training split holds at least `join_min_windows` windows. The users' design adds PatchTST as
+  // their data grows (781,163 records today: 546,784 training windows at the default split; about
+  // 700,000 at 1M records, three months on); the combination rule then weighs it like any member.
+  std::vector<std::string> join = {"patchtst"};
+  int64_t join_min_windows = 600000;
   std::string device = "auto";        // auto | cpu | cuda[:N]
   std::string precision = "auto";     // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
   int64_t epochs = 30;                // upper bound per member; early stopping usually ends sooner

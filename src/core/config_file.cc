@@ -156,6 +156,8 @@ void read_spikes(const toml::table* t, SpikeConfig& c) {
 void read_train(const toml::table* t, TrainConfig& c) {
   Section s(t, "train.");
   s.read("members", c.members);
+  s.read("join", c.join);
+  s.read("join_min_windows", c.join_min_windows);
   s.read("device", c.device);
   s.read("precision", c.precision);
   s.read("epochs", c.epochs);

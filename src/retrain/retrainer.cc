@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -206,6 +207,19 @@ RetrainOutcome run_retrain(const RetrainOptions& o, Config config, train::Progre
     if (windows.fresh.empty())
       return finish("skipped", "no training window after " + format_timestamp(trained_through) +
                                    " outside the validation and held-out slices");
+    // Members the data has grown enough to add (train.join), which a warm start cannot: it keeps
+    // the champion's members. The report names them; a full retrain trains them.
+    std::vector<std::string> to_join;
+    for (const std::string& name : train::members_for(config.train, data.windows.train.size()))
+      if (std::find(config.train.join.begin(), config.train.join.end(), name) != config.train.join.end() &&
+          std::find(champion->manifest.members.begin(), champion->manifest.members.end(), name) ==
+              champion->manifest.members.end())
+        to_join.push_back(name);
+    report["training"]["members_to_join"] = to_join;
+    for (const std::string& name : to_join)
+      progress.event("retrain", fmt::format("{} would join ({} training windows >= train.join_min_windows {}); a warm "
+                                            "start keeps the champion's members: retrain with --full to add it",
+                                            name, data.windows.train.size(), config.train.join_min_windows));
     challenger = models::load_bundle(registry.version_dir(out.champion), ctx.device).model;  // its own weights
     if (o.hooks.before_training) o.hooks.before_training(*challenger);
     const train::DeviceData device_data(t, data.scaler.mean(), data.scaler.stddev(), data.spike_labels, L, H,

@@ -89,6 +89,12 @@ nlohmann::json member_options(const std::string& name, const Config& config, con
   return options;
 }
 
+std::vector<std::string> members_for(const TrainConfig& tc, size_t train_windows) {
+  std::vector<std::string> names = tc.members;
+  if (static_cast<int64_t>(train_windows) >= tc.join_min_windows) names.insert(names.end(), tc.join.begin(), tc.join.end());
+  return names;
+}
+
 nlohmann::json TrainRun::history() const {
   nlohmann::json members_json = nlohmann::json::array();
   for (const MemberResult& r : members) members_json.push_back(member_json(r));
@@ -99,7 +105,7 @@ nlohmann::json TrainRun::history() const {
                               {"fit_windows", gate.fit_windows}, {"holdout_windows", gate.holdout_windows},
                               {"epochs", gate.epochs}};
   nlohmann::json j = {{"members", members_json}, {"gate", gate_json}, {"seconds", seconds},
-                      {"stopped_by_deadline", stopped_by_deadline}};
+                      {"stopped_by_deadline", stopped_by_deadline}, {"joined", joined}};
   if (fine_tune.epochs_run > 0) j["fine_tune"] = member_json(fine_tune);
   return j;
 }
@@ -127,14 +133,22 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
   ens_options.channels = C;
   ens_options.members.clear();
   ens_options.mode = "equal";
-  const size_t n_members = tc.members.size();
+  const std::vector<std::string> names = members_for(tc, data.windows.train.size());
+  run.joined.assign(names.begin() + static_cast<std::ptrdiff_t>(tc.members.size()), names.end());
+  if (!run.joined.empty()) {
+    std::string list;
+    for (const std::string& name : run.joined) list += (list.empty() ? "" : ", ") + name;
+    progress.event("train", list + " joins: " + std::to_string(data.windows.train.size()) +
+                                " training windows >= train.join_min_windows (" + std::to_string(tc.join_min_windows) + ")");
+  }
+  const size_t n_members = names.size();
   // Build every member first (each from its own seed, in order: the same initial weights whichever
   // way they train), reloading those a resumed run already finished.
   std::vector<std::string> stems(n_members);
   std::vector<MemberResult> results(n_members);
   std::vector<size_t> pending;
   for (size_t i = 0; i < n_members; ++i) {
-    const std::string& name = tc.members[i];
+    const std::string& name = names[i];
     seed_everything(tc.seed + i);
     const nlohmann::json opts = member_options(name, config, data);
     models::Forecaster model = models::make_forecaster(name, models::ModelSpec{L, H, C, opts});
@@ -161,7 +175,7 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
   TrainConfig member_config = tc;
   if (together) member_config.cuda_graphs = false;
   const auto train_one = [&](size_t i, const Deadline& member_deadline) {
-    progress.event("train", tc.members[i] + " (" + std::to_string(models::count_parameters(*members[i])) + " parameters)");
+    progress.event("train", names[i] + " (" + std::to_string(models::count_parameters(*members[i])) + " parameters)");
     results[i] = train_member(*members[i], device_data, data.windows.train, data.windows.val, member_config, ctx,
                               progress, stems[i].empty() ? "" : stems[i] + ".pt", member_deadline, options.hooks);
     if (!stems[i].empty()) save_finished(stems[i] + ".final.pt", *members[i], results[i]);

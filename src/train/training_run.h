@@ -31,6 +31,7 @@ struct TrainRun {
   std::vector<MemberResult> members;
   GateResult gate;
   MemberResult fine_tune;  // epochs_run == 0 when not run
+  std::vector<std::string> joined;  // the members of train.join this run's data size added
   bool stopped_by_deadline = false;
   double seconds = 0;
 
@@ -42,6 +43,12 @@ struct TrainRun {
 // (the seasonal period, the rules layer's scaler).
 nlohmann::json member_options(const std::string& name, const Config& config, const Dataset& data);
 
+// The members a run trains, in order: train.members, then each of train.join when the training
+// split holds at least train.join_min_windows windows (`train_windows`).
+std::vector<std::string> members_for(const TrainConfig& tc, size_t train_windows);
+
+// Trains members_for(config.train, data.windows.train.size()); a run whose data is large enough for
+// members to join says so on `progress` and in history()'s "joined".
 TrainRun run_training(const Dataset& data, const Config& config, const Context& ctx, Progress& progress,
                       const TrainRunOptions& options = {});
 

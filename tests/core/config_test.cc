@@ -80,5 +80,23 @@ TEST(Config, ValidateNamesTheBadField) {
   expect_config_error([&] { c.validate(); }, "generator.start");
 }
 
+TEST(Config, PatchTstJoinsAsTheDataGrowsByDefaultAndTheRuleIsConfigurable) {
+  const Config defaults;
+  EXPECT_EQ(defaults.train.join, (std::vector<std::string>{"patchtst"}));
+  EXPECT_EQ(defaults.train.join_min_windows, 600000);
+  Config c;
+  apply_config_text("[train]\njoin = []\njoin_min_windows = 10\n", "t.toml", c);
+  c.validate();
+  EXPECT_TRUE(c.train.join.empty());
+  EXPECT_EQ(c.train.join_min_windows, 10);
+  c = Config{};
+  c.train.join = {"linear"};  // already a member
+  expect_config_error([&] { c.validate(); }, "train.join");
+  c = Config{};
+  c.train.join_min_windows = 0;
+  expect_config_error([&] { c.validate(); }, "train.join_min_windows");
+  expect_config_error([&] { apply_config_text("[train]\njoin = \"patchtst\"\n", "t", c); }, "train.join");
+}
+
 }  // namespace
 }  // namespace spikecast

@@ -99,6 +99,29 @@ TEST_F(RetrainTest, AWarmStartBeginsFromTheChampionsWeightsAndReportsDriftAndBot
   }
 }
 
+TEST_F(RetrainTest, AWarmStartNamesTheMembersTheDataHasGrownEnoughToAddAndAFullRetrainAddsThem) {
+  ASSERT_EQ(ingest("day1.csv", day(0)), kDay);
+  config.train.join = {"seasonal_naive"};
+  config.train.join_min_windows = 1;
+  const RetrainOutcome warm = run_retrain(options, config, quiet);
+  EXPECT_EQ(warm.report.at("training").at("members_to_join"), nlohmann::json::array({"seasonal_naive"}));
+  // Below the threshold nothing is named.
+  ASSERT_EQ(ingest("day2.csv", day(1)), kDay);
+  config.train.join_min_windows = 1000000;
+  const RetrainOutcome warm_small = run_retrain(options, config, quiet);
+  EXPECT_TRUE(warm_small.report.at("training").at("members_to_join").empty());
+  // A full retrain trains the joining member into the new model.
+  ASSERT_EQ(ingest("day3.csv", day(2)), kDay);
+  config.train.join_min_windows = 1;
+  RetrainOptions full = options;
+  full.mode = RetrainMode::kFull;
+  full.margin = -1;  // promote any finite challenger below twice the champion's MSE
+  const RetrainOutcome grown = run_retrain(full, config, quiet);
+  ASSERT_EQ(grown.decision, "promoted") << grown.reason;
+  const models::LoadedBundle bundle = models::load_bundle(ModelRegistry(options.registry_dir).version_dir(grown.challenger));
+  EXPECT_EQ(bundle.manifest.members, (std::vector<std::string>{"linear", "repeat_last", "seasonal_naive"}));
+}
+
 TEST_F(RetrainTest, ANegativeMarginDownToMinusOneIsATolerance) {
   options.margin = -1;  // promote unless the challenger's MSE is twice the champion's or worse
   EXPECT_NO_THROW(options.validate());

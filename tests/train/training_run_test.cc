@@ -63,6 +63,37 @@ TEST(TrainingRun, MembersThenGateGiveAnEnsembleNoWorseThanEqualWeightsOnTheHoldo
   EXPECT_EQ(h.at("gate").at("test_mse").size(), scored.gate.test_mse.size());
 }
 
+TEST(TrainingRun, AMemberJoinsOnceTheTrainingWindowsReachTheThreshold) {
+  Config config = small_config();
+  config.train.members = {"linear", "repeat_last"};
+  config.train.join = {"patchtst"};
+  config.train.epochs = 1;
+  config.train.max_batches_per_epoch = 2;
+  const Dataset data = small_dataset(config);
+  const size_t windows = data.windows.train.size();
+  ASSERT_GT(windows, 1u);
+  config.train.join_min_windows = static_cast<int64_t>(windows) + 1;
+  EXPECT_EQ(members_for(config.train, windows), config.train.members);
+  config.train.join_min_windows = static_cast<int64_t>(windows);
+  EXPECT_EQ(members_for(config.train, windows), (std::vector<std::string>{"linear", "repeat_last", "patchtst"}));
+
+  Progress quiet(Progress::Mode::kQuiet);
+  const TrainRun grown = run_training(data, config, Context{}, quiet);
+  ASSERT_EQ(grown.members.size(), 3u);
+  EXPECT_EQ(grown.members[2].model, "patchtst");
+  EXPECT_EQ(grown.members[2].epochs_run, 1);
+  ASSERT_EQ(grown.ensemble->members().size(), 3u);
+  EXPECT_EQ(grown.ensemble->members()[2]->type_name(), "patchtst");
+  EXPECT_EQ(grown.joined, (std::vector<std::string>{"patchtst"}));
+  EXPECT_EQ(grown.history().at("joined"), nlohmann::json::array({"patchtst"}));
+
+  config.train.join_min_windows = static_cast<int64_t>(windows) + 1;
+  const TrainRun small = run_training(data, config, Context{}, quiet);
+  EXPECT_EQ(small.members.size(), 2u);
+  EXPECT_EQ(small.ensemble->members().size(), 2u);
+  EXPECT_TRUE(small.joined.empty());
+}
+
 TEST(TrainingRun, AskedForThePlainAverageTheEnsembleIsInEqualMode) {
   // train.ensemble = equal: the plain average itself (1/M, no parameters), not static weights that
   // happen to be equal; no learned candidate is fitted.
