@@ -128,19 +128,24 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
   Buffer<float> b_in(g), b_hh(g);
   fill(b_in, u, 0.1f);
   fill(b_hh, u, 0.1f);
+  // One direction over [B, T, .] arrays: projections xp, weights w_hh, output out.
+  const auto direction = [&](uint16_t* xp, uint16_t* w_hh, uint16_t* out) {
+    tiled::Direction d;
+    d.xp = xp;
+    d.w_hh = w_hh;
+    d.b_in = b_in.p;
+    d.b_hh = lstm ? nullptr : b_hh.p;
+    d.out = out;
+    d.out_batch_stride = static_cast<int64_t>(steps) * hidden;
+    d.out_step_stride = hidden;
+    return d;
+  };
 
   {  // inference: float16 in and out
     Buffer<__half> xp(rows * g), w(g * hidden), out(rows * hidden);
     fill(xp, u, 1.0f);
     fill(w, u, 0.15f);
-    tiled::Direction d;
-    d.xp = xp.bits();
-    d.w_hh = w.bits();
-    d.b_in = b_in.p;
-    d.b_hh = lstm ? nullptr : b_hh.p;
-    d.out = out.bits();
-    d.out_batch_stride = static_cast<int64_t>(steps) * hidden;
-    d.out_step_stride = hidden;
+    const tiled::Direction d = direction(xp.bits(), w.bits(), out.bits());
     const double us = time_us([&] { tiled::run(shape, &d, 1, nullptr); });
     print(name, "infer", hidden, batch, steps, us, digest(out));
   }
@@ -153,14 +158,7 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
   fill(w16, u, 0.15f);
   fill(w, u, 0.15f);
   fill(dy, u, 0.01f);
-  tiled::Direction d;
-  d.xp = xp.bits();
-  d.w_hh = w16.bits();
-  d.b_in = b_in.p;
-  d.b_hh = lstm ? nullptr : b_hh.p;
-  d.out = out.bits();
-  d.out_batch_stride = static_cast<int64_t>(steps) * hidden;
-  d.out_step_stride = hidden;
+  tiled::Direction d = direction(xp.bits(), w16.bits(), out.bits());
   d.act = act.bits();
   (lstm ? d.c : d.hn) = state.bits();
   d.h_prev = h_prev.bits();
