@@ -6,6 +6,7 @@
 #include "models/cnn_lstm.h"
 #include "models/dlinear.h"
 #include "models/dynamic_ensemble.h"
+#include "models/patch_tst.h"
 #include "models/residual_gru.h"
 #include "models/rule_lstm.h"
 #include "models/spike_detector.h"
@@ -108,6 +109,30 @@ Layers dlinear(const models::ModelSpec& spec) {
   return out;
 }
 
+// PatchTST over C' series a window (the target alone, or every channel with channel_mix), each N
+// patches: the patch embedding, every encoder layer (attention over the N patches, the feed-forward
+// pair, two LayerNorms) and the flatten head run once a series.
+Layers patch_tst(const models::ModelSpec& spec) {
+  const auto o = models::PatchTstOptions::from_spec(spec);
+  const int64_t series = o.channel_mix ? o.channels : 1, n = o.num_patches(), d = o.d_model;
+  const auto per_series = [&](LayerCount l) {
+    l.forward_flops *= static_cast<double>(series);
+    return l;
+  };
+  Layers out = {per_series(count_linear("embed", o.patch_len, d, n)), {fmt::format("position {}x{}", n, d), n * d, 0.0}};
+  for (int64_t i = 0; i < o.layers; ++i) {
+    const std::string layer = "encoder" + std::to_string(i);
+    out.push_back(per_series(count_attention(layer + ".attention", d, n)));
+    out.push_back(per_series(count_linear(layer + ".ff1", d, o.d_ff, n)));
+    out.push_back(per_series(count_linear(layer + ".ff2", o.d_ff, d, n)));
+    out.push_back({layer + ".norms", 4 * d, 0.0});
+  }
+  out.push_back(per_series(count_linear("head", n * d, o.horizon, 1)));
+  if (o.channel_mix) out.push_back({fmt::format("mix {}->1", o.channels), o.channels, 2.0 * o.channels * o.horizon});
+  add_skip(out, o.frame, o.input_length, o.horizon);
+  return out;
+}
+
 Layers ensemble(const models::ModelSpec& spec) {
   const auto o = models::DynamicEnsembleOptions::from_spec(spec);
   Layers out;
@@ -187,6 +212,7 @@ ModelCount count_model(const std::string& name, const models::ModelSpec& spec) {
   else if (name == "spike") c.layers = spike_detector(spec);
   else if (name == "rule") c.layers = rule_lstm(spec);
   else if (name == "linear") c.layers = dlinear(spec);
+  else if (name == "patchtst") c.layers = patch_tst(spec);
   else if (name == "repeat_last" || name == "seasonal_naive") c.layers = {};
   else if (name == "ensemble") c.layers = ensemble(spec);
   else throw ConfigError("model", "no FLOP count for '" + name + "'");

@@ -39,8 +39,8 @@ LayerCount count_gru(const std::string& name, int64_t in, int64_t hidden, int64_
 LayerCount count_conv1d(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t steps);
 LayerCount count_attention(const std::string& name, int64_t d_model, int64_t tokens);
 
-// The registry name's count for `spec`: lstm, gru, cnn_lstm, spike, rule, linear, repeat_last,
-// seasonal_naive, ensemble. ConfigError for a model it cannot count (e.g. patchtst).
+// The registry name's count for `spec`: lstm, gru, cnn_lstm, spike, rule, patchtst, linear,
+// repeat_last, seasonal_naive, ensemble. ConfigError for a name it does not know.
 ModelCount count_model(const std::string& name, const models::ModelSpec& spec);
 
 // FLOPs of one training epoch over `windows` windows: sum over models of train_flops * windows.

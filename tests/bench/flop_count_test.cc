@@ -45,7 +45,32 @@ TEST(FlopCount, ParametersMatchTheBuiltModels) {
   const models::ModelSpec ens{100, 1, 13, nlohmann::json::object()};
   EXPECT_EQ(count_model("ensemble", ens).parameters(),
             models::count_parameters(*models::make_forecaster("ensemble", ens)));
-  EXPECT_THROW(count_model("patchtst", ens), ConfigError);
+  EXPECT_THROW(count_model("tcn", ens), ConfigError);
+}
+
+// PatchTST's count is its built module's parameters, with and without channel mixing, and its
+// FLOPs scale with the series it encodes: the target alone, or every channel.
+TEST(FlopCount, PatchTstMatchesTheBuiltModelAndScalesWithTheSeriesItEncodes) {
+  const nlohmann::json small = {{"d_model", 64}, {"heads", 8}, {"d_ff", 96}, {"layers", 2}};
+  nlohmann::json mixed = small;
+  mixed["channel_mix"] = true;
+  for (const nlohmann::json& opts : {nlohmann::json::object(), small, mixed}) {
+    const models::ModelSpec spec{100, 24, 13, opts};
+    EXPECT_EQ(count_model("patchtst", spec).parameters(),
+              models::count_parameters(*models::make_forecaster("patchtst", spec)))
+        << opts.dump();
+  }
+  const double one = count_model("patchtst", models::ModelSpec{100, 24, 13, small}).forward_flops();
+  const double all = count_model("patchtst", models::ModelSpec{100, 24, 13, mixed}).forward_flops();
+  const double skip = 2.0 * 100 * 24;  // the frame's Linear(L -> H), once a window
+  EXPECT_DOUBLE_EQ(all - skip - 2.0 * 13 * 24, 13 * (one - skip));
+  // By hand at the default widths (N = 12 patches of 16, d 128, d_ff 256, 3 layers, H = 1): the
+  // embedding, per layer the attention (4 projections, scores and mix) and the feed-forward pair,
+  // the head and the skip.
+  const double n = 12, d = 128;
+  const double layer = 2 * n * d * d * 4 + 2 * n * n * d * 2 + 2 * n * (d * 256) * 2;
+  EXPECT_DOUBLE_EQ(count_model("patchtst", models::ModelSpec{100, 1, 13, nlohmann::json::object()}).forward_flops(),
+                   2 * n * 16 * d + 3 * layer + 2 * n * d * 1 + 2 * 100 * 1);
 }
 
 TEST(FlopCount, EpochFlopsAreThreeForwardsPerWindow) {
