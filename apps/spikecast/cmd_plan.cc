@@ -31,13 +31,19 @@ void print_plan(const bench::Plan& plan, const bench::PlanOptions& o, const Cont
               "a validation pass over %.0f%% each epoch\n",
               ctx.device.str().c_str(), to_string(ctx.precision), mem.c_str(),
               static_cast<long long>(o.epochs_per_retrain), o.train_fraction * 100, o.val_fraction * 100);
-  std::printf("%-9s %10s %10s %10s %6s %12s %12s %10s %12s\n", "model", "5-total", "params", "records", "batch",
-              "train MiB", "infer MiB", "epoch s", "retrain s");
-  for (const auto& r : plan.rows)
-    std::printf("%-9s %10lld %10lld %10lld %6lld %12.1f %12.1f %10.1f %12.1f\n", r.model.c_str(),
+  std::printf("%-9s %10s %10s %10s %6s %12s %12s %10s %12s  %s\n", "model", "5-total", "params", "records", "batch",
+              "train MiB", "infer MiB", "epoch s", "retrain s", "joined");
+  for (const auto& r : plan.rows) {
+    std::string joined;
+    for (const auto& j : r.joined) joined += (joined.empty() ? "" : ",") + j;
+    std::printf("%-9s %10lld %10lld %10lld %6lld %12.1f %12.1f %10.1f %12.1f  %s\n", r.model.c_str(),
                 static_cast<long long>(r.parameter_total), static_cast<long long>(r.parameters),
                 static_cast<long long>(r.records), static_cast<long long>(r.batch), r.train_memory_bytes / 1048576.0,
-                r.infer_memory_bytes / 1048576.0, r.epoch_s, r.retrain_s);
+                r.infer_memory_bytes / 1048576.0, r.epoch_s, r.retrain_s, joined.c_str());
+  }
+  if (!o.join.empty())
+    std::printf("joined: the members that join the ensemble at that size (train.join: from %lld training windows)\n",
+                static_cast<long long>(o.join_min_windows));
 }
 
 void run_plan(const PlanArgs& a) {
@@ -72,6 +78,11 @@ Command plan_command() {
             sub.add_option("--records", o.records, "record counts to project to")->delimiter(',')->capture_default_str();
             sub.add_option("--parameters", o.parameter_totals, "five-member parameter totals to measure (0 = as built)")
                 ->delimiter(',')
+                ->capture_default_str();
+            sub.add_option("--join", o.join, "members that join the ensemble as the data grows (train.join)")
+                ->delimiter(',')
+                ->capture_default_str();
+            sub.add_option("--join-min-windows", o.join_min_windows, "training windows from which they join")
                 ->capture_default_str();
             sub.add_option("--epochs", o.epochs_per_retrain, "epochs per daily retrain")->capture_default_str();
             sub.add_option("--steps", o.steps, "timed optimizer steps per measurement")->capture_default_str();

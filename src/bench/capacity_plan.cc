@@ -66,6 +66,12 @@ void PlanOptions::validate() const {
     throw ConfigError("plan.split", "0 < train <= 1, val >= 0, train + val <= 1");
   if (steps < 1) throw ConfigError("plan.steps", "at least 1");
   if (infer_runs < 1) throw ConfigError("plan.infer_runs", "at least 1");
+  for (const auto& j : join) {
+    if (std::find(members.begin(), members.end(), j) != members.end())
+      throw ConfigError("plan.join", "'" + j + "' is already a member");
+    count_model(j, models::ModelSpec{100, 1, 13, nlohmann::json::object()});  // ConfigError when unknown
+  }
+  if (join_min_windows < 1) throw ConfigError("plan.join_min_windows", "at least 1");
 }
 
 nlohmann::json scale_widths(const std::string& member, const nlohmann::json& options, double scale) {
@@ -120,6 +126,7 @@ std::vector<PlanRow> project(const std::vector<Measurement>& measured, const Pla
   const Measurement* ensemble_infer = nullptr;
   for (int64_t records : o.records) {
     const auto train_windows = static_cast<int64_t>(std::llround(o.train_fraction * static_cast<double>(records)));
+    const bool joined = !o.join.empty() && train_windows - input_length - horizon + 1 >= o.join_min_windows;
     const double val_windows = o.val_fraction * static_cast<double>(records);
     const int64_t dataset = resident_dataset_bytes(records + input_length + horizon - 1, channels, train_windows);
     // Ensemble rows accumulate per (parameter total, batch).
@@ -140,7 +147,9 @@ std::vector<PlanRow> project(const std::vector<Measurement>& measured, const Pla
       r.retrain_s = static_cast<double>(o.epochs_per_retrain) *
                     (static_cast<double>(train_windows) / m.train_samples_per_s + val_s);
       rows.push_back(r);
+      if (m.joins && !joined) continue;  // not in the ensemble at this size
       PlanRow& e = ens[{m.parameter_total, m.batch}];
+      if (m.joins) e.joined.push_back(m.model);
       e.model = "ensemble";
       e.parameter_total = m.parameter_total;
       e.records = records;
@@ -152,7 +161,7 @@ std::vector<PlanRow> project(const std::vector<Measurement>& measured, const Pla
     }
     for (auto& [key, e] : ens) {
       for (const Measurement& m : measured)
-        if (m.model == "ensemble" && m.parameter_total == key.first) ensemble_infer = &m;
+        if (m.model == "ensemble" && m.parameter_total == key.first && m.joins == joined) ensemble_infer = &m;
       if (ensemble_infer) {
         e.parameters = ensemble_infer->parameters;
         e.infer_memory_bytes = ensemble_infer->infer_bytes;
@@ -166,55 +175,64 @@ std::vector<PlanRow> project(const std::vector<Measurement>& measured, const Pla
 
 Plan make_plan(const BenchData& data, const PlanOptions& o, const Context& ctx) {
   Plan plan;
+  // A forward-only measurement of `model` at the inference batch, into `m`.
+  const auto measure_inference = [&](models::ForecasterImpl& model, Measurement& m) {
+    m.parameters = models::count_parameters(model);
+    model.to(ctx.device);
+    const LatencyResult lat = measure_latency(model, data, o.infer_batch, o.infer_runs, ctx);
+    m.infer_windows_per_s = lat.windows_per_s;
+    m.infer_bytes = bytes_of(model) + o.infer_batch * data.config.window.input_length * data.channels() * 4 +
+                    std::max<int64_t>(0, lat.memory.phase_bytes());
+    m.memory_kind = lat.memory.kind;
+  };
+  // Member `name` built from `spec`: inference alone, then training at each batch size.
+  const auto measure_member = [&](const std::string& name, const models::ModelSpec& spec, const ScaledMembers& scaled,
+                                  bool joins) {
+    Measurement base;
+    base.model = name;
+    base.parameter_total = scaled.parameters;
+    base.width_scale = scaled.width_scale;
+    base.joins = joins;
+    measure_inference(*models::make_forecaster(name, spec), base);
+    for (int64_t batch : o.batches) {
+      Measurement m = base;
+      m.batch = batch;
+      const ThroughputResult t = measure_training(name, data, batch, o.steps, ctx, 1, &spec);
+      m.train_samples_per_s = t.samples_per_s;
+      m.train_model_bytes = std::max<int64_t>(0, t.memory.phase_bytes());
+      m.memory_kind = t.memory.kind;
+      plan.measured.push_back(m);
+    }
+  };
+  // The ensemble's inference over `list` ({name, options} each).
+  const auto measure_ensemble = [&](const nlohmann::json& list, const ScaledMembers& scaled, bool joins) {
+    models::ModelSpec espec = data.spec("ensemble");
+    espec.options = {{"members", list}, {"mode", "gated"}};
+    Measurement e;
+    e.model = "ensemble";
+    e.parameter_total = scaled.parameters;
+    e.width_scale = scaled.width_scale;
+    e.joins = joins;
+    measure_inference(*models::make_forecaster("ensemble", espec), e);
+    plan.measured.push_back(e);
+  };
   std::vector<models::ModelSpec> specs;
   for (const auto& m : o.members) specs.push_back(data.spec(m));
   for (int64_t total : o.parameter_totals) {
     const ScaledMembers scaled = scale_members(o.members, specs, total);
-    for (size_t i = 0; i < o.members.size(); ++i) {
-      const std::string& name = o.members[i];
-      // Inference of the member alone, at the inference batch.
-      Measurement base;
-      base.model = name;
-      base.parameter_total = scaled.parameters;
-      base.width_scale = scaled.width_scale;
-      {
-        models::Forecaster model = models::make_forecaster(name, scaled.specs[i]);
-        base.parameters = models::count_parameters(*model);
-        model->to(ctx.device);
-        const LatencyResult lat = measure_latency(*model, data, o.infer_batch, o.infer_runs, ctx);
-        base.infer_windows_per_s = lat.windows_per_s;
-        base.infer_bytes = bytes_of(*model) + o.infer_batch * data.config.window.input_length * data.channels() * 4 +
-                           std::max<int64_t>(0, lat.memory.phase_bytes());
-        base.memory_kind = lat.memory.kind;
-      }
-      for (int64_t batch : o.batches) {
-        Measurement m = base;
-        m.batch = batch;
-        const ThroughputResult t = measure_training(name, data, batch, o.steps, ctx, 1, &scaled.specs[i]);
-        m.train_samples_per_s = t.samples_per_s;
-        m.train_model_bytes = std::max<int64_t>(0, t.memory.phase_bytes());
-        m.memory_kind = t.memory.kind;
-        plan.measured.push_back(m);
-      }
-    }
-    // The ensemble's inference over the scaled members.
     nlohmann::json list = nlohmann::json::array();
-    for (size_t i = 0; i < o.members.size(); ++i) list.push_back({{"name", o.members[i]}, {"options", scaled.specs[i].options}});
-    models::ModelSpec espec = data.spec("ensemble");
-    espec.options = {{"members", list}, {"mode", "gated"}};
-    models::Forecaster ens = models::make_forecaster("ensemble", espec);
-    Measurement e;
-    e.model = "ensemble";
-    e.parameter_total = scaled.parameters;
-    e.parameters = models::count_parameters(*ens);
-    e.width_scale = scaled.width_scale;
-    ens->to(ctx.device);
-    const LatencyResult lat = measure_latency(*ens, data, o.infer_batch, o.infer_runs, ctx);
-    e.infer_windows_per_s = lat.windows_per_s;
-    e.infer_bytes = bytes_of(*ens) + o.infer_batch * data.config.window.input_length * data.channels() * 4 +
-                    std::max<int64_t>(0, lat.memory.phase_bytes());
-    e.memory_kind = lat.memory.kind;
-    plan.measured.push_back(e);
+    for (size_t i = 0; i < o.members.size(); ++i) {
+      measure_member(o.members[i], scaled.specs[i], scaled, false);
+      list.push_back({{"name", o.members[i]}, {"options", scaled.specs[i].options}});
+    }
+    measure_ensemble(list, scaled, false);
+    if (o.join.empty()) continue;
+    for (const auto& name : o.join) {  // at their built widths
+      const models::ModelSpec spec = data.spec(name);
+      measure_member(name, spec, scaled, true);
+      list.push_back({{"name", name}, {"options", spec.options}});
+    }
+    measure_ensemble(list, scaled, true);
   }
   plan.rows = project(plan.measured, o, data.channels(), data.config.window.input_length, data.config.window.horizon);
   return plan;
@@ -227,19 +245,21 @@ nlohmann::json Plan::to_json(const PlanOptions& o, const Context& ctx) const {
                  {"width_scale", x.width_scale}, {"batch", x.batch}, {"train_samples_per_s", x.train_samples_per_s},
                  {"train_model_mib", x.train_model_bytes / 1048576.0}, {"infer_batch", o.infer_batch},
                  {"infer_windows_per_s", x.infer_windows_per_s}, {"infer_mib", x.infer_bytes / 1048576.0},
-                 {"memory_kind", x.memory_kind}});
+                 {"memory_kind", x.memory_kind}, {"joins", x.joins}});
   nlohmann::json r = nlohmann::json::array();
   for (const auto& x : rows)
     r.push_back({{"model", x.model}, {"parameter_total", x.parameter_total}, {"parameters", x.parameters},
                  {"records", x.records}, {"batch", x.batch}, {"train_memory_mib", x.train_memory_bytes / 1048576.0},
                  {"infer_memory_mib", x.infer_memory_bytes / 1048576.0}, {"epoch_s", x.epoch_s},
-                 {"retrain_s", x.retrain_s}});
+                 {"retrain_s", x.retrain_s}, {"joined", x.joined}});
   return {{"device", ctx.device.str()},
           {"precision", to_string(ctx.precision)},
           {"epochs_per_retrain", o.epochs_per_retrain},
           {"train_fraction", o.train_fraction},
           {"val_fraction", o.val_fraction},
           {"infer_batch", o.infer_batch},
+          {"join", o.join},
+          {"join_min_windows", o.join_min_windows},
           {"measured", m},
           {"projected", r}};
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/bench_data.h"
+#include "core/config.h"
 #include "tensor/context.h"
 
 namespace spikecast::bench {
@@ -27,6 +28,11 @@ struct PlanOptions {
   double val_fraction = 0.1;        // scored once per epoch during a retrain
   int64_t steps = 10;               // timed optimizer steps per measurement
   int64_t infer_runs = 30;          // timed forwards per inference measurement
+  // Members that join the ensemble once the training split holds join_min_windows windows
+  // (train.join, docs/models.md; PatchTST by default): measured at their built widths beside every
+  // parameter total, and counted in the ensemble's rows at the record counts where they join.
+  std::vector<std::string> join = TrainConfig{}.join;
+  int64_t join_min_windows = TrainConfig{}.join_min_windows;
 
   void validate() const;
 };
@@ -54,6 +60,7 @@ struct Measurement {
   double infer_windows_per_s = 0;   // at PlanOptions::infer_batch
   int64_t infer_bytes = 0;          // weights + input batch + activations at that batch
   std::string memory_kind;          // "cuda_allocated" | "cpu_peak_rss" | "unavailable"
+  bool joins = false;               // a member of PlanOptions::join; "ensemble": the one with them
 };
 
 struct PlanRow {
@@ -63,11 +70,14 @@ struct PlanRow {
   int64_t infer_memory_bytes = 0;
   double epoch_s = 0;              // one pass over `records` windows
   double retrain_s = 0;            // epochs_per_retrain x (training split + a validation pass)
+  std::vector<std::string> joined;  // ensemble rows: the members of PlanOptions::join it includes
 };
 
 // Pure arithmetic over measurements (tested on its own). Members' rows, then for each
 // (parameter total, batch) an "ensemble" row: members trained in turn (memory: the largest member;
-// time: the sum), inference memory and speed of the ensemble as measured.
+// time: the sum), inference memory and speed of the ensemble as measured. At a record count whose
+// training split holds join_min_windows windows (rows - L - H + 1) the joining members count in
+// the ensemble's row and its inference figures are those measured with them.
 std::vector<PlanRow> project(const std::vector<Measurement>& measured, const PlanOptions& options, int64_t channels,
                              int64_t input_length, int64_t horizon);
 

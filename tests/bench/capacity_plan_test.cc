@@ -58,6 +58,41 @@ TEST(CapacityPlan, ProjectsTimeLinearlyAndCountsTheDataset) {
                                                                resident_dataset_bytes(1004, 2, 500));
 }
 
+TEST(CapacityPlan, AMemberThatJoinsCountsInTheEnsembleFromItsThreshold) {
+  PlanOptions o;
+  o.records = {1000, 2000};  // training rows 500 and 1000: windows 496 and 996 (L = 4, H = 1)
+  o.train_fraction = 0.5;
+  o.val_fraction = 0.1;
+  o.join = {"j"};
+  o.join_min_windows = 900;
+  Measurement joining = member("j", 10, 25.0, 20000, 500, 250.0);
+  joining.joins = true;
+  Measurement ens;
+  ens.model = "ensemble";
+  ens.parameter_total = 1000;
+  ens.infer_bytes = 777;
+  Measurement ens_joined = ens;
+  ens_joined.joins = true;
+  ens_joined.infer_bytes = 888;
+  const std::vector<Measurement> measured = {member("a", 10, 100.0, 5000, 300, 1000.0),
+                                             member("b", 10, 50.0, 9000, 400, 500.0), joining, ens, ens_joined};
+  const auto rows = project(measured, o, /*channels=*/2, /*L=*/4, /*H=*/1);
+  ASSERT_EQ(rows.size(), 8u);  // (a, b, j, ensemble) x 2 record counts
+  EXPECT_EQ(rows[2].model, "j");  // the member's own row at every size
+  const PlanRow& small = rows[3];
+  ASSERT_EQ(small.model, "ensemble");
+  EXPECT_DOUBLE_EQ(small.epoch_s, 10.0 + 20.0);  // a and b only
+  EXPECT_EQ(small.train_memory_bytes, rows[1].train_memory_bytes);
+  EXPECT_EQ(small.infer_memory_bytes, 777);
+  EXPECT_TRUE(small.joined.empty());
+  const PlanRow& grown = rows[7];
+  ASSERT_EQ(grown.model, "ensemble");
+  EXPECT_DOUBLE_EQ(grown.epoch_s, 20.0 + 40.0 + 80.0);  // a, b and j over 2000 windows
+  EXPECT_EQ(grown.train_memory_bytes, rows[6].train_memory_bytes);  // j is the largest
+  EXPECT_EQ(grown.infer_memory_bytes, 888);
+  EXPECT_EQ(grown.joined, (std::vector<std::string>{"j"}));
+}
+
 TEST(CapacityPlan, ScalesMembersToAParameterTotal) {
   const std::vector<std::string> names = {"lstm", "gru", "cnn_lstm", "spike", "rule"};
   std::vector<models::ModelSpec> specs;
@@ -83,6 +118,15 @@ TEST(CapacityPlan, OptionsAreValidated) {
   EXPECT_THROW(o.validate(), ConfigError);
   o = PlanOptions();
   o.train_fraction = 0.95;
+  EXPECT_THROW(o.validate(), ConfigError);
+  o = PlanOptions();
+  EXPECT_EQ(o.join, (std::vector<std::string>{"patchtst"}));  // as train.join
+  o.join = {"lstm"};  // already a member
+  EXPECT_THROW(o.validate(), ConfigError);
+  o.join = {"no_such_model"};
+  EXPECT_THROW(o.validate(), ConfigError);
+  o = PlanOptions();
+  o.join_min_windows = 0;
   EXPECT_THROW(o.validate(), ConfigError);
 }
 
