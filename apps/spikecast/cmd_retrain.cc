@@ -95,6 +95,9 @@ Command retrain_command() {
             sub.add_option("--store", o.store_dir, "data store directory ($SPIKECAST_STORE)")->capture_default_str();
             sub.add_option("--registry", o.registry_dir, "model registry directory")->required();
             sub.add_flag("--full", args->full, "retrain from scratch (scaler refitted) instead of warm-starting");
+            sub.add_flag("--keep-members", o.keep_members,
+                         "stay warm when the data has grown enough for members to join (train.join); by default "
+                         "the retrain then runs in full, which trains them");
             sub.add_option("--scaler", args->scaler, "warm start: keep the champion's scaler or refit it")
                 ->capture_default_str();
             sub.add_option("--holdout-rows", o.holdout_rows, "newest rows both models are scored on")->capture_default_str();

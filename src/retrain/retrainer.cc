@@ -106,8 +106,8 @@ RetrainOutcome run_retrain(const RetrainOptions& o, Config config, train::Progre
   const Context ctx = make_context(config.train.device, config.train.precision);
   const std::string reports_dir = o.reports_dir.empty() ? (fs::path(o.store_dir) / "reports").string() : o.reports_dir;
   const std::string work_dir = o.work_dir.empty() ? (fs::path(o.store_dir) / ".retrain-work").string() : o.work_dir;
-  const RetrainMode mode = o.mode;
-  const ScalerPolicy scaler_policy = mode == RetrainMode::kFull ? ScalerPolicy::kRefit : o.scaler;
+  RetrainMode mode = o.mode;  // a warm start turns full when members join (below)
+  ScalerPolicy scaler_policy = mode == RetrainMode::kFull ? ScalerPolicy::kRefit : o.scaler;
 
   RetrainOutcome out;
   json& report = out.report;
@@ -191,6 +191,34 @@ RetrainOutcome run_retrain(const RetrainOptions& o, Config config, train::Progre
                      {"holdout_range", {format_timestamp(t.time[data.split.series[0].test.begin]), format_timestamp(t.time.back())}},
                      {"windows", {{"train", data.windows.train.size()}, {"val", data.windows.val.size()},
                                   {"test", data.windows.test.size()}}}};
+  // Members the data has grown enough to add (train.join) that the champion lacks. A warm start
+  // keeps the champion's members, so the retrain runs in full instead (the whole recipe, which
+  // trains them), unless keep_members: then the report only names them.
+  std::vector<std::string> to_join;
+  if (champion)
+    for (const std::string& name : train::members_for(config.train, data.windows.train.size()))
+      if (std::find(config.train.join.begin(), config.train.join.end(), name) != config.train.join.end() &&
+          std::find(champion->manifest.members.begin(), champion->manifest.members.end(), name) ==
+              champion->manifest.members.end())
+        to_join.push_back(name);
+  report["members_to_join"] = to_join;
+  if (mode == RetrainMode::kWarm && !to_join.empty()) {
+    std::string names;
+    for (const std::string& name : to_join) names += (names.empty() ? "" : ", ") + name;
+    const std::string why = fmt::format("{} joins: {} training windows >= train.join_min_windows ({})", names,
+                                        data.windows.train.size(), config.train.join_min_windows);
+    if (o.keep_members) {
+      progress.event("retrain", why + "; a warm start keeps the champion's members: retrain with --full to add it");
+    } else {
+      mode = RetrainMode::kFull;
+      scaler_policy = ScalerPolicy::kRefit;
+      report["mode"] = to_string(mode);
+      report["scaler"] = to_string(scaler_policy);
+      report["mode_reason"] = why;
+      progress.event("retrain", why + ": a full retrain instead of a warm start");
+    }
+  }
+
   StandardScaler champion_scaler;
   if (champion) from_json(champion->manifest.scaler, champion_scaler);
   if (scaler_policy == ScalerPolicy::kKeep) data.scaler = champion_scaler;
@@ -207,19 +235,6 @@ RetrainOutcome run_retrain(const RetrainOptions& o, Config config, train::Progre
     if (windows.fresh.empty())
       return finish("skipped", "no training window after " + format_timestamp(trained_through) +
                                    " outside the validation and held-out slices");
-    // Members the data has grown enough to add (train.join), which a warm start cannot: it keeps
-    // the champion's members. The report names them; a full retrain trains them.
-    std::vector<std::string> to_join;
-    for (const std::string& name : train::members_for(config.train, data.windows.train.size()))
-      if (std::find(config.train.join.begin(), config.train.join.end(), name) != config.train.join.end() &&
-          std::find(champion->manifest.members.begin(), champion->manifest.members.end(), name) ==
-              champion->manifest.members.end())
-        to_join.push_back(name);
-    report["training"]["members_to_join"] = to_join;
-    for (const std::string& name : to_join)
-      progress.event("retrain", fmt::format("{} would join ({} training windows >= train.join_min_windows {}); a warm "
-                                            "start keeps the champion's members: retrain with --full to add it",
-                                            name, data.windows.train.size(), config.train.join_min_windows));
     challenger = models::load_bundle(registry.version_dir(out.champion), ctx.device).model;  // its own weights
     if (o.hooks.before_training) o.hooks.before_training(*challenger);
     const train::DeviceData device_data(t, data.scaler.mean(), data.scaler.stddev(), data.spike_labels, L, H,

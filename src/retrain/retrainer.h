@@ -43,6 +43,10 @@ struct RetrainOptions {
   int64_t warm_epochs = 3;        // epochs of a warm start (early stopping on val keeps the best)
   double warm_lr = 3e-4;          // its peak learning rate (no warm-up)
   double margin = 0.005;          // promote when MSE(challenger) < (1 - margin) * MSE(champion)
+  // When the data has grown enough for members of train.join to join (docs/models.md) and the
+  // champion lacks them, a warm start runs as a full retrain, which trains them; with this set it
+  // stays warm and the report only names them (members_to_join).
+  bool keep_members = false;
   store::ScreenOptions screen;
   int psi_bins = 10;
   RetrainHooks hooks;

@@ -99,27 +99,32 @@ TEST_F(RetrainTest, AWarmStartBeginsFromTheChampionsWeightsAndReportsDriftAndBot
   }
 }
 
-TEST_F(RetrainTest, AWarmStartNamesTheMembersTheDataHasGrownEnoughToAddAndAFullRetrainAddsThem) {
+TEST_F(RetrainTest, WhenTheDataHasGrownEnoughForAMemberToJoinTheRetrainRunsInFullAndAddsIt) {
   ASSERT_EQ(ingest("day1.csv", day(0)), kDay);
   config.train.join = {"seasonal_naive"};
   config.train.join_min_windows = 1;
-  const RetrainOutcome warm = run_retrain(options, config, quiet);
-  EXPECT_EQ(warm.report.at("training").at("members_to_join"), nlohmann::json::array({"seasonal_naive"}));
-  // Below the threshold nothing is named.
+  // Asked to keep the champion's members, a warm start only names the member.
+  options.keep_members = true;
+  const RetrainOutcome kept = run_retrain(options, config, quiet);
+  EXPECT_EQ(kept.report.at("mode"), "warm");
+  EXPECT_EQ(kept.report.at("members_to_join"), nlohmann::json::array({"seasonal_naive"}));
+  EXPECT_TRUE(kept.report.at("training").contains("fresh_windows"));  // it trained warm
+  // By default the warm start becomes a full retrain, which trains the member.
   ASSERT_EQ(ingest("day2.csv", day(1)), kDay);
-  config.train.join_min_windows = 1000000;
-  const RetrainOutcome warm_small = run_retrain(options, config, quiet);
-  EXPECT_TRUE(warm_small.report.at("training").at("members_to_join").empty());
-  // A full retrain trains the joining member into the new model.
-  ASSERT_EQ(ingest("day3.csv", day(2)), kDay);
-  config.train.join_min_windows = 1;
-  RetrainOptions full = options;
-  full.mode = RetrainMode::kFull;
-  full.margin = -1;  // promote any finite challenger below twice the champion's MSE
-  const RetrainOutcome grown = run_retrain(full, config, quiet);
+  options.keep_members = false;
+  options.margin = -1;  // promote any finite challenger below twice the champion's MSE
+  const RetrainOutcome grown = run_retrain(options, config, quiet);
+  EXPECT_EQ(grown.report.at("mode"), "full");
+  EXPECT_EQ(grown.report.at("scaler"), "refit");
+  EXPECT_NE(grown.report.at("mode_reason").get<std::string>().find("seasonal_naive joins"), std::string::npos);
   ASSERT_EQ(grown.decision, "promoted") << grown.reason;
   const models::LoadedBundle bundle = models::load_bundle(ModelRegistry(options.registry_dir).version_dir(grown.challenger));
   EXPECT_EQ(bundle.manifest.members, (std::vector<std::string>{"linear", "repeat_last", "seasonal_naive"}));
+  // The next retrain finds the member in the champion: warm again.
+  ASSERT_EQ(ingest("day3.csv", day(2)), kDay);
+  const RetrainOutcome after = run_retrain(options, config, quiet);
+  EXPECT_EQ(after.report.at("mode"), "warm");
+  EXPECT_TRUE(after.report.at("members_to_join").empty());
 }
 
 TEST_F(RetrainTest, ANegativeMarginDownToMinusOneIsATolerance) {
