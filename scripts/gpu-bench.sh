@@ -48,7 +48,9 @@ phase() {
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >"$OUTDIR/logs/gpu.txt" 2>&1 || true
-git log -1 --format='%H %cI' >"$OUTDIR/logs/commit.txt" 2>/dev/null || true
+# The tree's commit: a COMMIT file at the root when the tree is a `git archive` snapshot (inside a
+# snapshot `git log` would read whatever repository encloses it), else git's HEAD.
+if [ -f COMMIT ]; then cp COMMIT "$OUTDIR/logs/commit.txt"; else git log -1 --format='%H %cI' >"$OUTDIR/logs/commit.txt" 2>/dev/null || true; fi
 
 if [ "${GPU_BENCH_TESTS:-0}" = 1 ]; then
   phase build 330 env BUILD_DIR=build-gpu scripts/build-gpu.sh spikecast models_tests
