@@ -65,6 +65,9 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                        {"context_levels", &o.context_levels},
                                        {"context_order", &o.context_order},
                                        {"context_max_entries", &o.context_max_entries},
+                                       {"context_detrend", &o.context_detrend},
+                                       {"context_detrend_rows", &o.context_detrend_rows},
+                                       {"context_detrend_split", &o.context_detrend_split},
                                        {"length_rows", &o.length_rows}};
   std::map<std::string, bool*> b = {{"use_level", &o.use_level},       {"use_change", &o.use_change},
                                     {"use_shift", &o.use_shift},       {"use_volatility", &o.use_volatility},

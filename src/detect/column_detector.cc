@@ -61,8 +61,18 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options)),
                    TailCalibrator(calibrator_options(options)), TailCalibrator(calibrator_options(options))},
-      context_(options.context_levels, options.context_order, probation, options.context_max_entries,
-               options.context_rarity_on_entry),
+      // context_ reads the detrended value (session 13); with context_detrend_split it scores only its
+      // share of the orders and context_raw_ the rest from the raw value. With split 2 context_ scores
+      // order 0 only, which needs the previous level (order 1) and nothing longer.
+      context_(options.context_levels,
+               options.context_detrend != 0 && options.context_detrend_split == 2
+                   ? std::min<int64_t>(options.context_order, 1) : options.context_order,
+               probation, options.context_max_entries, options.context_rarity_on_entry,
+               options.context_detrend == 0 || options.context_detrend_split == 0
+                   ? 0 : static_cast<int>(3 - options.context_detrend_split)),
+      context_trend_(options.context_detrend, options.context_detrend_rows),
+      context_raw_(options.context_levels, options.context_order, probation, options.context_max_entries,
+                   options.context_rarity_on_entry, static_cast<int>(options.context_detrend_split)),
       recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
       recurrence_calibrator_(calibrator_options(options)) {}
 
@@ -127,7 +137,11 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
   // Every row (NaN included, so no subsequence spans a gap) goes through the recurrence search.
   const double recurrence = options_.use_recurrence ? recurrence_.update(x) : kNaN;
   // So does the context memory (a NaN restarts its contexts).
-  const double context = options_.use_context ? context_.update(x) : kNaN;
+  double context = options_.use_context ? context_.update(context_trend_.detrend(x)) : kNaN;
+  if (options_.use_context && options_.context_detrend != 0 && options_.context_detrend_split != 0) {
+    const double raw = context_raw_.update(x);
+    if (std::isfinite(raw)) context = std::isfinite(context) ? std::max(context, raw) : raw;
+  }
   if (std::isfinite(x)) {
     const double floor = scale_floor();
     const size_t nv = values_.size();

@@ -60,6 +60,8 @@ class ColumnDetector {
   std::array<TailCalibrator, kNumSubDetectors> calibrators_;
   std::deque<std::pair<int64_t, double>> range_max_, range_min_;  // monotonic queues over range_history values
   ContextNovelty context_;
+  CausalTrend context_trend_;
+  ContextNovelty context_raw_;  // context_detrend_split: the orders read from the raw value
   RecurrenceSearch recurrence_;
   TailCalibrator recurrence_calibrator_;
   double abs_diff_sum_ = 0.0, abs_level_sum_ = 0.0;

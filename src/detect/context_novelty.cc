@@ -12,13 +12,48 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
+CausalTrend::CausalTrend(int64_t kind, int64_t window)
+    : kind_(kind), window_(static_cast<size_t>(std::max<int64_t>(window, 1))) {}
+
+double CausalTrend::detrend(double x) {
+  if (kind_ == 0 || !std::isfinite(x)) return x;
+  double estimate = x;
+  if (kind_ == 1) {
+    if (seen_ > 0) estimate = level_;
+    ++seen_;
+    level_ += (x - level_) / static_cast<double>(std::min<int64_t>(seen_, static_cast<int64_t>(window_)));
+  } else {
+    const size_t n = sorted_.size();
+    if (n > 0 && kind_ == 2) estimate = n % 2 == 1 ? sorted_[n / 2] : 0.5 * (sorted_[n / 2 - 1] + sorted_[n / 2]);
+    if (n > 0 && kind_ == 3) {
+      // The mean of the central half (between the quartiles): robust to spikes like the median,
+      // but moving smoothly where the median would jump between the modes of a multi-level series.
+      const size_t a = n / 4, b = std::max(n - n / 4, a + 1);
+      double sum = 0.0;
+      for (size_t i = a; i < b; ++i) sum += sorted_[i];
+      estimate = sum / static_cast<double>(b - a);
+    }
+    if (ring_.size() == window_) {
+      const double old = ring_[head_];
+      sorted_.erase(std::lower_bound(sorted_.begin(), sorted_.end(), old));
+      ring_[head_] = x;
+      head_ = (head_ + 1) % window_;
+    } else {
+      ring_.push_back(x);
+    }
+    sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), x), x);
+  }
+  return x - estimate;
+}
+
 ContextNovelty::ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries,
-                               bool rarity_on_entry)
+                               bool rarity_on_entry, int scored_orders)
     : levels_(levels),
       order_(static_cast<size_t>(order)),
       learn_rows_(std::max<int64_t>(learn_rows, 16)),
       max_entries_(std::max<int64_t>(max_entries, 4 * (order + 1))),
-      rarity_on_entry_(rarity_on_entry) {}
+      rarity_on_entry_(rarity_on_entry),
+      scored_orders_(scored_orders) {}
 
 uint64_t ContextNovelty::mix(uint64_t h, uint64_t v) {
   // splitmix64's finaliser over the running hash and the next value: a context of k levels is a
@@ -83,7 +118,8 @@ double ContextNovelty::observe(int64_t level, bool score) {
     if (inserted) ++entries_;
     auto f = std::find_if(ctx.follows.begin(), ctx.follows.end(), [&](const auto& e) { return e.first == level; });
     const double c = ctx.count, c_s = f == ctx.follows.end() ? 0.0 : f->second;
-    if (score && ctx.count > 0 && !(k == 0 && rarity_skipped)) {
+    const bool scored = scored_orders_ == 0 || (scored_orders_ == 1 ? k == 0 : k > 0);
+    if (score && scored && ctx.count > 0 && !(k == 0 && rarity_skipped)) {
       const double share = (c_s + 0.5) / (c + 0.5);
       surprise = std::max(surprise, -std::log(share));
     }

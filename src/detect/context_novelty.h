@@ -34,13 +34,35 @@
 
 namespace spikecast::detect {
 
+// A causal estimate of a series' slow trend, for the context novelty to read the value less it
+// (session 13): kind 0, none (x unchanged); kind 1, an exponentially weighted level (weight
+// 1/min(rows seen, window)); kind 2, the median of the last `window` finite values; kind 3, the mean
+// of their central half (between the quartiles). detrend(x) returns x less the estimate from the
+// rows before it (0 for the first row), then learns x; a NaN passes through unlearned. Causal.
+class CausalTrend {
+ public:
+  CausalTrend(int64_t kind, int64_t window);
+  double detrend(double x);
+  bool enabled() const { return kind_ != 0; }
+
+ private:
+  int64_t kind_;
+  size_t window_;
+  int64_t seen_ = 0;
+  double level_ = 0.0;
+  std::vector<double> ring_;    // kinds 2, 3: the last window_ values, oldest at head_
+  size_t head_ = 0;
+  std::vector<double> sorted_;  // kinds 2, 3: the same values, sorted
+};
+
 class ContextNovelty {
  public:
   // levels: bins over the learning period's range; order: longest context (levels before the
   // newest); learn_rows: the learning period, after which the bins are fixed and the values seen so
-  // far are replayed into the memory.
+  // far are replayed into the memory. scored_orders: 0 every order speaks; 1 order 0 only; 2 the
+  // orders >= 1 only (each memory still learns every order up to `order`).
   ContextNovelty(int64_t levels, int64_t order, int64_t learn_rows, int64_t max_entries = 1 << 17,
-                 bool rarity_on_entry = true);
+                 bool rarity_on_entry = true, int scored_orders = 0);
 
   // Appends x (NaN = a missing row: contexts restart after it) and returns the surprise of its
   // level given the contexts before it (>= 0), NaN while the bins are not set or for a NaN row.
@@ -68,6 +90,7 @@ class ContextNovelty {
   int64_t learn_rows_;
   int64_t max_entries_;
   bool rarity_on_entry_;
+  int scored_orders_;  // 0: every order; 1: order 0 only; 2: orders >= 1 only
   int64_t entries_ = 0;  // contexts_.size() + the follows of every context
   double low_ = 0.0, width_ = 0.0;
   std::vector<double> pending_;      // values of the learning period (NaN kept)

@@ -37,6 +37,11 @@ void DetectorOptions::validate() const {
         static_cast<double>(range_history));
   check(context_levels >= 2 && context_levels <= 1000, "context_levels", "in [2, 1000]", static_cast<double>(context_levels));
   check(context_order >= 0 && context_order <= 64, "context_order", "in [0, 64]", static_cast<double>(context_order));
+  check(context_detrend >= 0 && context_detrend <= 3, "context_detrend", "0, 1, 2 or 3", static_cast<double>(context_detrend));
+  check(context_detrend_rows >= 1 && context_detrend_rows <= 1000000, "context_detrend_rows", "in [1, 1000000]",
+        static_cast<double>(context_detrend_rows));
+  check(context_detrend_split >= 0 && context_detrend_split <= 2, "context_detrend_split", "0, 1 or 2",
+        static_cast<double>(context_detrend_split));
   check(length_rows >= 0, "length_rows", ">= 0 (0 = off)", static_cast<double>(length_rows));
   check(context_max_entries >= 1024, "context_max_entries", ">= 1024", static_cast<double>(context_max_entries));
   check(recurrence_length >= 2 && recurrence_length <= 256, "recurrence_length", "in [2, 256]",

@@ -54,6 +54,17 @@ struct DetectorOptions {
   // it stays there nor when it extends the learned range by one level (session 11: a drifting
   // series was counted again and again, and twice with `range`).
   bool context_rarity_on_entry = true;
+  // Session 13: the context novelty (with context_detrend_split, part of it) reads the value less a
+  // causal slow trend: context_detrend 0 = none (the raw value), 1 = an exponentially weighted level
+  // over context_detrend_rows, 2 = the median of the last context_detrend_rows values, 3 = the mean
+  // of their central half. context_detrend_split 0: every order reads the detrended value; 1: order 0
+  // the raw value, the contexts the detrended one; 2 (default): order 0 (the level's overall rarity)
+  // the detrended value, the contexts of 1..context_order levels the raw one, so a trend's drift
+  // beyond the learned levels is not rare at order 0 while a learned sequence's new transition
+  // still is. Default: 2, 1000 rows, split 2 (trend false positives on seed 7: 22 -> 18).
+  int64_t context_detrend = 2;
+  int64_t context_detrend_rows = 1000;
+  int64_t context_detrend_split = 2;
 
   // Recurrence gate (detect/recurrence.h): a row is only as surprising as its newest
   // recurrence_length rows are new. The distance to the nearest of the last recurrence_history

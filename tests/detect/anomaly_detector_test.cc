@@ -457,5 +457,33 @@ TEST(AnomalyDetector, ADriftingSeriesIsNotCountedTwiceWhileItStaysInARareLevel) 
   EXPECT_LT(on_entry, every_row);
 }
 
+// Alarm rows (score >= the CLI threshold) on noisy linear trends without anomalies, in the manner of
+// the synthetic corpus' trend_spike kind (a slope of up to 0.01 a row, noise sd 0.5 - 1.5).
+int64_t trend_alarms(const DetectorOptions& o) {
+  int64_t alarms = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    Rng rng(100 + seed);
+    const double slope = (rng.uniform() < 0.5 ? -1.0 : 1.0) * (0.004 + 0.006 * rng.uniform());
+    const double sd = 0.5 + rng.uniform();
+    std::vector<double> v(4032);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = 20.0 + slope * static_cast<double>(i) + sd * rng.normal();
+    for (float s : scores_of(v, o)) alarms += s >= kDefaultDetectionThreshold;
+  }
+  return alarms;
+}
+
+TEST(AnomalyDetector, ATrendIsNotNewToTheContextNoveltyOnceItsSlowTrendIsRemoved) {
+  // A trend drifts out of the probationary period's levels; the context model's order 0 read the
+  // raw value and found each level it entered rare, and Fisher's method lifted noise rows to alarms.
+  // Session 13: order 0 reads the value less the median of the last 1,000 values (the contexts still
+  // read the raw levels, so ANovelContextAlarmsThroughTheContextNovelty keeps its alarm).
+  DetectorOptions raw;
+  raw.context_detrend = 0;
+  const int64_t detrended = trend_alarms(DetectorOptions{}), raw_alarms = trend_alarms(raw);
+  std::printf("trend alarm rows: %lld detrended, %lld raw\n", static_cast<long long>(detrended),
+              static_cast<long long>(raw_alarms));
+  EXPECT_LT(detrended, raw_alarms);
+}
+
 }  // namespace
 }  // namespace spikecast
