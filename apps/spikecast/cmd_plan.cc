@@ -4,6 +4,7 @@
 //   spikecast plan --device cuda --batch 32,1024 --records 781163,1000000,1500000 --json plan.json
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -46,7 +47,9 @@ void print_plan(const bench::Plan& plan, const bench::PlanOptions& o, const Cont
                 static_cast<long long>(o.join_min_windows));
 }
 
-void run_plan(const PlanArgs& a) {
+void run_plan(PlanArgs a) {
+  // `--join ""`: no member joins.
+  a.options.join.erase(std::remove(a.options.join.begin(), a.options.join.end(), std::string()), a.options.join.end());
   a.options.validate();
   const Context ctx = make_context(a.device, a.precision);
   seed_everything(1);
@@ -79,7 +82,7 @@ Command plan_command() {
             sub.add_option("--parameters", o.parameter_totals, "five-member parameter totals to measure (0 = as built)")
                 ->delimiter(',')
                 ->capture_default_str();
-            sub.add_option("--join", o.join, "members that join the ensemble as the data grows (train.join)")
+            sub.add_option("--join", o.join, "members that join the ensemble as the data grows (train.join; \"\" for none)")
                 ->delimiter(',')
                 ->capture_default_str();
             sub.add_option("--join-min-windows", o.join_min_windows, "training windows from which they join")

@@ -69,7 +69,11 @@ void PlanOptions::validate() const {
   for (const auto& j : join) {
     if (std::find(members.begin(), members.end(), j) != members.end())
       throw ConfigError("plan.join", "'" + j + "' is already a member");
-    count_model(j, models::ModelSpec{100, 1, 13, nlohmann::json::object()});  // ConfigError when unknown
+    try {
+      count_model(j, models::ModelSpec{100, 1, 13, nlohmann::json::object()});
+    } catch (const ConfigError&) {
+      throw ConfigError("plan.join", "'" + j + "' is not a model the planner can count");
+    }
   }
   if (join_min_windows < 1) throw ConfigError("plan.join_min_windows", "at least 1");
 }

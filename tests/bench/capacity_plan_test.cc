@@ -124,7 +124,12 @@ TEST(CapacityPlan, OptionsAreValidated) {
   o.join = {"lstm"};  // already a member
   EXPECT_THROW(o.validate(), ConfigError);
   o.join = {"no_such_model"};
-  EXPECT_THROW(o.validate(), ConfigError);
+  try {
+    o.validate();
+    ADD_FAILURE() << "no ConfigError for an unknown joining member";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "plan.join") << e.what();
+  }
   o = PlanOptions();
   o.join_min_windows = 0;
   EXPECT_THROW(o.validate(), ConfigError);
