@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/file_system.h"
 #include "core/timestamp.h"
+#include "data/csv_reader.h"
 #include "data/scaler_json.h"
 #include "data/spike_labels.h"
 #include "models/model_bundle.h"
@@ -196,16 +197,13 @@ RetrainOutcome run_retrain(const RetrainOptions& o, Config config, train::Progre
   // trains them), unless keep_members: then the report only names them.
   std::vector<std::string> to_join;
   if (champion)
-    for (const std::string& name : train::members_for(config.train, data.windows.train.size()))
-      if (std::find(config.train.join.begin(), config.train.join.end(), name) != config.train.join.end() &&
-          std::find(champion->manifest.members.begin(), champion->manifest.members.end(), name) ==
-              champion->manifest.members.end())
+    for (const std::string& name : train::joining_members(config.train, data.windows.train.size()))
+      if (std::find(champion->manifest.members.begin(), champion->manifest.members.end(), name) ==
+          champion->manifest.members.end())
         to_join.push_back(name);
   report["members_to_join"] = to_join;
   if (mode == RetrainMode::kWarm && !to_join.empty()) {
-    std::string names;
-    for (const std::string& name : to_join) names += (names.empty() ? "" : ", ") + name;
-    const std::string why = fmt::format("{} joins: {} training windows >= train.join_min_windows ({})", names,
+    const std::string why = fmt::format("{} joins: {} training windows >= train.join_min_windows ({})", join_names(to_join),
                                         data.windows.train.size(), config.train.join_min_windows);
     if (o.keep_members) {
       progress.event("retrain", why + "; a warm start keeps the champion's members: retrain with --full to add it");

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "data/csv_reader.h"
 #include "models/model_registry.h"
 #include "tensor/side_streams.h"
 #include "train/captured_step.h"
@@ -89,9 +90,14 @@ nlohmann::json member_options(const std::string& name, const Config& config, con
   return options;
 }
 
+std::vector<std::string> joining_members(const TrainConfig& tc, size_t train_windows) {
+  return static_cast<int64_t>(train_windows) >= tc.join_min_windows ? tc.join : std::vector<std::string>{};
+}
+
 std::vector<std::string> members_for(const TrainConfig& tc, size_t train_windows) {
   std::vector<std::string> names = tc.members;
-  if (static_cast<int64_t>(train_windows) >= tc.join_min_windows) names.insert(names.end(), tc.join.begin(), tc.join.end());
+  const std::vector<std::string> joining = joining_members(tc, train_windows);
+  names.insert(names.end(), joining.begin(), joining.end());
   return names;
 }
 
@@ -134,11 +140,9 @@ TrainRun run_training(const Dataset& data, const Config& config, const Context& 
   ens_options.members.clear();
   ens_options.mode = "equal";
   const std::vector<std::string> names = members_for(tc, data.windows.train.size());
-  run.joined.assign(names.begin() + static_cast<std::ptrdiff_t>(tc.members.size()), names.end());
+  run.joined = joining_members(tc, data.windows.train.size());
   if (!run.joined.empty()) {
-    std::string list;
-    for (const std::string& name : run.joined) list += (list.empty() ? "" : ", ") + name;
-    progress.event("train", list + " joins: " + std::to_string(data.windows.train.size()) +
+    progress.event("train", join_names(run.joined) + " joins: " + std::to_string(data.windows.train.size()) +
                                 " training windows >= train.join_min_windows (" + std::to_string(tc.join_min_windows) + ")");
   }
   const size_t n_members = names.size();

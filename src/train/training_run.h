@@ -43,8 +43,11 @@ struct TrainRun {
 // (the seasonal period, the rules layer's scaler).
 nlohmann::json member_options(const std::string& name, const Config& config, const Dataset& data);
 
-// The members a run trains, in order: train.members, then each of train.join when the training
-// split holds at least train.join_min_windows windows (`train_windows`).
+// The members of train.join that join at `train_windows` training windows: all of them from
+// train.join_min_windows, else none.
+std::vector<std::string> joining_members(const TrainConfig& tc, size_t train_windows);
+
+// The members a run trains, in order: train.members, then joining_members(tc, train_windows).
 std::vector<std::string> members_for(const TrainConfig& tc, size_t train_windows);
 
 // Trains members_for(config.train, data.windows.train.size()); a run whose data is large enough for
