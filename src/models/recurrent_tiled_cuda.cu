@@ -6,7 +6,6 @@
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 #include <cuda_runtime.h>
-#include <mma.h>
 
 #include <map>
 #include <mutex>
@@ -17,21 +16,15 @@
 namespace spikecast::models::cuda_tiled {
 namespace {
 
-namespace wmma = nvcuda::wmma;
-
-constexpr int kWarps = 16;
+constexpr int kWarps = 16;  // of a backward block
 constexpr int kThreads = kWarps * 32;
-constexpr int kTile = 16;                      // the WMMA tile: 16 x 16 x 16
+constexpr int kTile = 16;                      // rows and k of an mma.sync tile (m16n8k16)
 constexpr int kRowTiles = kTileRows / kTile;   // row tiles per block
 constexpr int kPadHalves = 8;                  // added to each shared row of h (bank spread)
-// Added to each shared row of float32 products: with rows 8 banks apart, the 64-bit stores of a
-// WMMA accumulator (2 x 4 lanes a row, 8 rows) touch 32 different banks; with 4 they conflicted
-// 3.3-way (Nsight Compute, docs/performance.md).
+// Added to each shared row of the backward's float32 partial sums: with rows 8 banks apart, the
+// 64-bit stores of an accumulator (2 x 4 lanes a row, 8 rows) touch 32 different banks; with 4 they
+// conflicted 3.3-way (Nsight Compute, docs/performance.md).
 constexpr int kPadFloats = 8;
-// The leading dimension (16-bit elements) of a forward W_hh fragment kept in shared memory: its 8
-// rows of 16 bytes that one load reads then fall on 8 different groups of 4 banks (with 16 they
-// conflicted 2-way).
-constexpr int kFragLd = kTile + 8;
 
 using half = __half;
 using bf16 = __nv_bfloat16;
@@ -53,9 +46,6 @@ __device__ __forceinline__ float2 load_pair(const half* p) { return __half22floa
 __device__ __forceinline__ float2 load_pair(const bf16* p) {
   return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
 }
-__device__ __forceinline__ void store_pair(half* p, float a, float b) {
-  *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b);
-}
 __device__ __forceinline__ void store_pair(bf16* p, float a, float b) {
   *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
 }
@@ -65,7 +55,8 @@ __device__ __forceinline__ void store_pair(bf16* p, float a, float b) {
 // 32-bit loads each (Nsight Compute: 194 shared-memory load requests a warp a step in the backward),
 // where one ldmatrix loads the same A operand.
 // A 16 x 16 tile of a row-major shared array (16-byte aligned rows) as the A operand.
-__device__ __forceinline__ void load_a_bf16(uint32_t (&a)[4], const bf16* tile, int ld) {
+template <typename T16>
+__device__ __forceinline__ void load_a(uint32_t (&a)[4], const T16* tile, int ld) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(tile + (lane % 16) * ld + (lane / 16) * 8));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
@@ -92,133 +83,233 @@ __device__ __forceinline__ uint4 b_operand_bf16(const bf16* tile, int ld) {
   return make_uint4(pack(k, n), pack(k + 8, n), pack(k, n + 8), pack(k + 8, n + 8));
 }
 
-// How many k steps of each of a warp's gate tiles the forward keeps in shared memory rather than in
-// registers. At H = 128 a warp holds 2 tiles x 8 k steps of W_hh fragments, 64 of the 128 registers
-// a thread has at 512 threads a block, and the kernels spilled (Nsight Compute, docs/performance.md;
-// ptxas: 48-88 bytes a thread, 4-48 with 2 steps in shared memory).
-__host__ __device__ constexpr int shared_w_steps(int hidden) { return hidden == 128 ? 2 : 0; }
+// A float16 mma: d += a b for one 16 x 8 block of the product (float16 in, float32 accumulation).
+__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
 
-// Gate tiles per warp in the forward.
-__host__ __device__ constexpr int tiles_per_warp(Cell cell, int hidden) {
-  return (gates_of(cell) * hidden / kTile + kWarps - 1) / kWarps;
+// ---- Forward ----
+//
+// A warp owns 8 hidden units (one 8-column block of the mma per gate) of one or more row tiles, so
+// the element-wise work of a unit reads its gates straight from the warp's accumulator registers:
+// lane l holds, for every gate, rows l / 4 and l / 4 + 8 of the tile at units 2 (l % 4) + 0, 1.
+// The gate products never go through shared memory; each step is one product, the element-wise work
+// on the registers, h written to shared memory for the next step, and one barrier.
+constexpr int kUnitsPerWarp = 8;
+
+__host__ __device__ constexpr int forward_unit_groups(int hidden) { return hidden / kUnitsPerWarp; }
+// The row tiles of a block spread over up to 16 warps: at H = 128 one group of 16 warps takes both row
+// tiles; at H = 64 each of two groups of 8 warps one row tile; at H = 32 two groups of 4.
+__host__ __device__ constexpr int forward_row_groups(int hidden) {
+  return forward_unit_groups(hidden) >= 16 ? 1
+         : 16 / forward_unit_groups(hidden) < kRowTiles ? 16 / forward_unit_groups(hidden)
+                                                         : kRowTiles;
+}
+__host__ __device__ constexpr int forward_threads(int hidden) {
+  return 32 * forward_unit_groups(hidden) * forward_row_groups(hidden);
+}
+// How many k steps of a warp's W_hh fragments the forward keeps in shared memory rather than in
+// registers (the last ones; [warps][step][gate][32 lanes] uint2, each lane's B operand registers).
+// At H = 128 a warp's fragments are 64 (LSTM) or 48 (GRU) of the 128 registers a thread has at 512
+// threads a block. ptxas, sm_90, spills a thread with none in shared memory: inference 24 (LSTM) and 8
+// (GRU) bytes, training 76 and 12; with these, none (the LSTM's training forward then fills the 227 KiB
+// a block can have).
+__host__ __device__ constexpr int forward_shared_k(Cell cell, int hidden, bool train) {
+  return hidden != 128 ? 0 : !train ? 1 : cell == Cell::kLstm ? 3 : 2;
 }
 
 // Shared memory of a block, in bytes from the start: h [2][kTileRows][H + kPadHalves] half
-// (double-buffered: a step reads one and writes the other), the step's gate products
-// [kTileRows][G + kPadFloats] float, the input projections [2][kTileRows][G] half (this step's
-// and the next, which arrives while this one computes), and the W_hh fragments kept in shared memory
-// [kWarps][tiles per warp][shared_w_steps][16 x 16] half.
+// (double-buffered: a step reads one and writes the other; the rows' padding spreads ldmatrix's rows
+// over the banks), the input projections [2][kTileRows][G + kPadHalves] 16-bit (this step's and the
+// next, which arrives while this one computes; padded so that a warp's 8 rows of 4-byte reads fall on
+// different banks), and the W_hh fragments kept in shared memory.
 struct SharedLayout {
-  int ld_h = 0, ld_g = 0;
-  size_t h = 0, gates = 0, x = 0, w = 0, bytes = 0;
+  int ld_h = 0, ld_x = 0, ld_o = 0;
+  size_t h = 0, x = 0, o = 0, w = 0, bytes = 0;
 };
 
-SharedLayout shared_layout(Cell cell, int hidden) {
+SharedLayout shared_layout(Cell cell, int hidden, bool train) {
   SharedLayout s;
   const int g = gates_of(cell) * hidden;
   s.ld_h = hidden + kPadHalves;
-  s.ld_g = g + kPadFloats;
+  s.ld_x = g + kPadHalves;
+  s.ld_o = train ? g + 2 * hidden + kPadHalves : 0;
   s.h = 0;
-  s.gates = s.h + 2u * kTileRows * s.ld_h * sizeof(half);
-  s.x = s.gates + static_cast<size_t>(kTileRows) * s.ld_g * sizeof(float);
-  s.w = s.x + 2u * kTileRows * g * sizeof(half);
-  s.bytes = s.w + static_cast<size_t>(kWarps) * tiles_per_warp(cell, hidden) * shared_w_steps(hidden) * kTile * kFragLd *
-                      sizeof(half);
+  s.x = s.h + 2u * kTileRows * s.ld_h * sizeof(half);
+  s.o = s.x + 2u * kTileRows * s.ld_x * sizeof(half);
+  s.w = s.o + 2u * kTileRows * s.ld_o * sizeof(half);
+  s.bytes = s.w + static_cast<size_t>(forward_threads(hidden)) * forward_shared_k(cell, hidden, train) * gates_of(cell) *
+                      sizeof(uint2);
   return s;
 }
 
 // Copies step t of the block's windows from a batch-major [B, T, kRowBytes] array into shared memory
-// [kTileRows][kRowBytes] asynchronously (16 bytes per copy; rows past the batch repeat its last
+// [kTileRows][kDstRowBytes] asynchronously (16 bytes per copy; rows past the batch repeat its last
 // window, whose result is never written). The caller commits the copies as one group.
-template <int kRowBytes>
+template <int kRowBytes, int kThreadCount = kThreads, int kDstRowBytes = kRowBytes>
 __device__ __forceinline__ void fetch_rows(void* dst, const void* src, int batch, int steps, int t, int tile0) {
-  static_assert(kRowBytes % 16 == 0, "whole 16-byte copies");
+  static_assert(kRowBytes % 16 == 0 && kDstRowBytes % 16 == 0, "whole 16-byte copies");
   constexpr int kChunksPerRow = kRowBytes / 16;
   unsigned char* d = static_cast<unsigned char*>(dst);
   const unsigned char* from = static_cast<const unsigned char*>(src);
-  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunksPerRow; c += kThreads) {
+  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunksPerRow; c += kThreadCount) {
     const int row = c / kChunksPerRow, offset = (c % kChunksPerRow) * 16;
     const int b = min(tile0 + row, batch - 1);
-    __pipeline_memcpy_async(d + row * kRowBytes + offset,
+    __pipeline_memcpy_async(d + row * kDstRowBytes + offset,
                             from + (static_cast<int64_t>(b) * steps + t) * kRowBytes + offset, 16);
   }
 }
 
-// One step's input projections of the block's windows, [kTileRows][G] 16-bit elements, as one copy group.
-template <int G>
+// One step's input projections of the block's windows into [kTileRows][G + kPadHalves] 16-bit
+// elements, as one copy group.
+template <int G, int kThreadCount>
 __device__ __forceinline__ void fetch_step(void* dst, const void* xp, int batch, int steps, int t, int tile0) {
-  fetch_rows<G * 2>(dst, xp, batch, steps, t, tile0);
+  fetch_rows<G * 2, kThreadCount, (G + kPadHalves) * 2>(dst, xp, batch, steps, t, tile0);
   __pipeline_commit();
 }
 
-// Blocks: (ceil(B / kTileRows), directions). Each step has two phases.
-// Products: the NG * H/16 gate tiles (gate g, hidden units 16u..16u+15) are spread over the warps,
-// at most two each; a warp keeps its tiles' W_hh fragments in registers for all steps and computes
-// them for every window of the block (h from shared memory), into the shared gate products.
-// Element-wise: each thread owns H/32 pairs of neighbouring hidden units of fixed columns (so its
-// biases and its state, c or the GRU's h, stay in registers) and updates them from the gate products
-// and the step's input projections, which were copied in during the previous step.
-// kTrain: also keep what backward reads (Direction's training outputs); the input projections and the
-// output are then bfloat16 (float16 in inference).
-template <Cell kCell, int H, bool kTrain>
-__global__ void __launch_bounds__(kThreads, 1)
-    tiled_layer(int batch, int steps, Direction d0, Direction d1, SharedLayout lay) {
-  constexpr int NG = gates_of(kCell);
-  constexpr int G = NG * H;
-  constexpr int kUnitTiles = H / kTile;
-  constexpr int kGateTiles = NG * kUnitTiles;
-  constexpr int kTilesPerWarp = (kGateTiles + kWarps - 1) / kWarps;
-  constexpr int kK = H / kTile;                          // k steps of a product
-  constexpr int kPairsPerThread = kTileRows * H / 2 / kThreads;
-  static_assert(kTilesPerWarp <= 2, "W_hh fragments of at most two tiles per warp");
-  static_assert(kPairsPerThread >= 1 && (kTileRows * H / 2) % kThreads == 0, "whole pairs per thread");
-  static_assert(kThreads % (H / 2) == 0, "a thread's columns are the same in every pair");
+// Copies h of the block's windows ([kTileRows][ld_h] float16 in shared memory) to `out` at step t,
+// 16 bytes a copy where the output's rows allow it (inference: out is float16 as h is).
+template <int H, int kThreadCount>
+__device__ __forceinline__ void copy_h_out(const half* h, int ld_h, const Direction& dir, int batch, int t, int tile0,
+                                           bool wide) {
+  half* out = reinterpret_cast<half*>(dir.out);
+  const int64_t base = static_cast<int64_t>(t) * dir.out_step_stride;
+  if (wide) {
+    constexpr int kChunks = H / 8;
+    for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunks; c += kThreadCount) {
+      const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
+      if (b < batch)
+        *reinterpret_cast<uint4*>(out + static_cast<int64_t>(b) * dir.out_batch_stride + base + offset) =
+            *reinterpret_cast<const uint4*>(h + row * ld_h + offset);
+    }
+  } else {
+    constexpr int kPairs = H / 2;
+    for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kPairs; c += kThreadCount) {
+      const int row = c / kPairs, offset = (c % kPairs) * 2, b = tile0 + row;
+      if (b < batch)
+        *reinterpret_cast<__half2*>(out + static_cast<int64_t>(b) * dir.out_batch_stride + base + offset) =
+            *reinterpret_cast<const __half2*>(h + row * ld_h + offset);
+    }
+  }
+}
 
-  extern __shared__ __align__(128) unsigned char smem[];
-  half* h_s = reinterpret_cast<half*>(smem + lay.h);
-  float* gates_s = reinterpret_cast<float*>(smem + lay.gates);
-  using IoType = std::conditional_t<kTrain, bf16, half>;  // xp and out
-  IoType* x_s = reinterpret_cast<IoType*>(smem + lay.x);
-  const int ld_h = lay.ld_h, ld_g = lay.ld_g;
-
-  const Direction dir = blockIdx.y == 0 ? d0 : d1;
-  const int warp = static_cast<int>(threadIdx.x) / 32;
-  const int tile0 = static_cast<int>(blockIdx.x) * kTileRows;
-  const IoType* xp = reinterpret_cast<const IoType*>(dir.xp);
-  IoType* out = reinterpret_cast<IoType*>(dir.out);
-
-  fetch_step<G>(x_s, xp, batch, steps, dir.reverse ? steps - 1 : 0, tile0);
-
-  // The warp's gate tiles and their W_hh fragments (B = W_hh^T: column n of B is row n of W_hh): the
-  // first kRegSteps k steps in registers, the rest in shared memory ([16][16] column-major each).
-  using BFrag = wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, half, wmma::col_major>;
-  constexpr int kSharedSteps = shared_w_steps(H);
-  constexpr int kRegSteps = kK - kSharedSteps;
-  static_assert(kTilesPerWarp == tiles_per_warp(kCell, H), "the host's layout counts the same tiles");
-  static_assert(kRegSteps >= 1, "at least one k step in registers");
-  BFrag w[kTilesPerWarp][kRegSteps];
-  half* w_s = reinterpret_cast<half*>(smem + lay.w) + warp * kTilesPerWarp * kSharedSteps * kTile * kFragLd;
-  int tile_col[kTilesPerWarp];  // first gate column of each tile, or -1
-  const half* w_g = reinterpret_cast<const half*>(dir.w_hh);
+// Training: h_{t-1} of the block's windows (float16 in shared memory) as bfloat16 into h_prev at step t.
+template <int H, int kThreadCount>
+__device__ __forceinline__ void copy_h_prev(const half* h, int ld_h, const Direction& dir, int batch, int steps, int t,
+                                            int tile0) {
+  constexpr int kChunks = H / 8;
+  bf16* h_prev = reinterpret_cast<bf16*>(dir.h_prev);
+  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunks; c += kThreadCount) {
+    const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
+    if (b >= batch) continue;
+    const uint4 v = *reinterpret_cast<const uint4*>(h + row * ld_h + offset);
+    const __half2* p = reinterpret_cast<const __half2*>(&v);
+    uint4 o;
+    __nv_bfloat162* q = reinterpret_cast<__nv_bfloat162*>(&o);
 #pragma unroll
-  for (int i = 0; i < kTilesPerWarp; ++i) {
-    const int tile = warp + i * kWarps;
-    tile_col[i] = tile < kGateTiles ? tile * kTile : -1;  // tile = g * kUnitTiles + u: column g H + 16 u
-    if (tile_col[i] >= 0) {
+    for (int i = 0; i < 4; ++i) q[i] = __float22bfloat162_rn(__half22float2(p[i]));
+    *reinterpret_cast<uint4*>(h_prev + (static_cast<int64_t>(b) * steps + t) * H + offset) = o;
+  }
+}
+
+// Training: one step's outputs of the block's windows, staged in shared memory as rows of
+// [act (G) | c or hn (H) | out (H, bfloat16)], to global memory at step t in 16-byte copies (the output's
+// in 4-byte ones where its rows are not 16-byte aligned). A lane's own results (8 rows of 4 units'
+// pairs) written straight to global memory touched 8 lines a store; the training forward took twice
+// as long that way.
+template <int G, int H, int kThreadCount>
+__device__ __forceinline__ void copy_staged(const half* o, int ld_o, const Direction& dir, int batch, int steps, int t,
+                                            int tile0, bool wide) {
+  constexpr int kChunks = (G + 2 * H) / 8;
+  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunks; c += kThreadCount) {
+    const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
+    if (b >= batch) continue;
+    const half* from = o + row * ld_o + offset;
+    const int64_t at = static_cast<int64_t>(b) * steps + t;
+    if (offset < G) {
+      *reinterpret_cast<uint4*>(reinterpret_cast<half*>(dir.act) + at * G + offset) = *reinterpret_cast<const uint4*>(from);
+    } else if (offset < G + H) {
+      half* state = reinterpret_cast<half*>(dir.c != nullptr ? dir.c : dir.hn);
+      *reinterpret_cast<uint4*>(state + at * H + offset - G) = *reinterpret_cast<const uint4*>(from);
+    } else {
+      half* out = reinterpret_cast<half*>(dir.out) + static_cast<int64_t>(b) * dir.out_batch_stride +
+                  static_cast<int64_t>(t) * dir.out_step_stride + offset - G - H;
+      if (wide) {
+        *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(from);
+      } else {
 #pragma unroll
-      for (int kk = 0; kk < kRegSteps; ++kk) wmma::load_matrix_sync(w[i][kk], w_g + tile_col[i] * H + kk * kTile, H);
-      // Element (k, n) of step kRegSteps + f at [n][k]: W_hh row tile_col + n, column (kRegSteps + f) 16 + k.
-      const int lane = static_cast<int>(threadIdx.x) % 32;
-      for (int e = lane; e < kSharedSteps * kTile * kTile; e += 32) {
-        const int f = e / (kTile * kTile), n = (e / kTile) % kTile, k = e % kTile;
-        w_s[(i * kSharedSteps + f) * kTile * kFragLd + n * kFragLd + k] = w_g[(tile_col[i] + n) * H + (kRegSteps + f) * kTile + k];
+        for (int i = 0; i < 8; i += 2) *reinterpret_cast<uint32_t*>(out + i) = *reinterpret_cast<const uint32_t*>(from + i);
       }
     }
   }
+}
 
-  // The thread's pairs: pair q = threadIdx.x + kThreads * i is row q / (H/2), columns 2 (q % (H/2)) + 0, 1.
-  const int col = 2 * (static_cast<int>(threadIdx.x) % (H / 2));
-  const int row_first = static_cast<int>(threadIdx.x) / (H / 2), row_step = kThreads / (H / 2);
+// Blocks: (ceil(B / kTileRows), directions), forward_threads(H) threads. Warp w owns hidden units
+// 8 (w % U) .. + 7 of every gate (U = H / 8) for its row tiles; it keeps those gate rows of W_hh as
+// the mma's B operand registers for all steps, and the units' biases and state (c, or the GRU's h) in
+// registers. A step: for each of the warp's row tiles, h W_hh^T into the accumulators (A: h from
+// shared memory through ldmatrix), the element-wise update on them with the step's input projections
+// (copied in during the previous step), the new h into the other h buffer; then one barrier.
+// kTrain: also keep what backward reads (Direction's training outputs); the input projections and the
+// output are then bfloat16 (float16 in inference).
+template <Cell kCell, int H, bool kTrain>
+__global__ void __launch_bounds__(forward_threads(H), 1)
+    tiled_layer(int batch, int steps, Direction d0, Direction d1, SharedLayout lay) {
+  constexpr int NG = gates_of(kCell);
+  constexpr int G = NG * H;
+  constexpr int kK = H / kTile;  // k steps of a product
+  constexpr int kThreadCount = forward_threads(H);
+  constexpr int kUnitGroups = forward_unit_groups(H);
+  constexpr int kMTiles = kRowTiles / forward_row_groups(H);  // row tiles per warp
+  constexpr int kSharedK = forward_shared_k(kCell, H, kTrain);
+  constexpr int kRegK = kK - kSharedK;
+  static_assert(kRowTiles % forward_row_groups(H) == 0, "whole row tiles per warp");
+  static_assert(kRegK >= 1, "at least one k step in registers");
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  half* h_s = reinterpret_cast<half*>(smem + lay.h);
+  using IoType = std::conditional_t<kTrain, bf16, half>;  // xp and out
+  IoType* x_s = reinterpret_cast<IoType*>(smem + lay.x);
+  half* o_s = reinterpret_cast<half*>(smem + lay.o);  // training: the staged outputs, [2][kTileRows][ld_o]
+  const uint2* w_shared = reinterpret_cast<const uint2*>(smem + lay.w);
+  const int ld_h = lay.ld_h, ld_x = lay.ld_x, ld_o = lay.ld_o;
+
+  const Direction dir = blockIdx.y == 0 ? d0 : d1;
+  const int lane = static_cast<int>(threadIdx.x) % 32, warp = static_cast<int>(threadIdx.x) / 32;
+  const int quad = lane / 4;                                      // the lane's row in an 8-row half tile
+  const int col = kUnitsPerWarp * (warp % kUnitGroups) + 2 * (lane % 4);  // its two units: col, col + 1
+  const int row0 = kTile * kMTiles * (warp / kUnitGroups);        // the warp's first row
+  const int tile0 = static_cast<int>(blockIdx.x) * kTileRows;
+  const IoType* xp = reinterpret_cast<const IoType*>(dir.xp);
+
+  fetch_step<G, kThreadCount>(x_s, xp, batch, steps, dir.reverse ? steps - 1 : 0, tile0);
+
+  // The B operand (B = W_hh^T: column n of B is row n of W_hh) for gate g, k step kk: W_hh row
+  // g H + unit0 + lane / 4, columns 16 kk + 2 (lane % 4) + {0, 1} and + {8, 9}.
+  const half* w_g = reinterpret_cast<const half*>(dir.w_hh);
+  auto w_operand = [&](int g, int kk) {
+    const half* r = w_g + static_cast<int64_t>(g * H + col - 2 * (lane % 4) + quad) * H + kk * kTile + 2 * (lane % 4);
+    return make_uint2(*reinterpret_cast<const uint32_t*>(r), *reinterpret_cast<const uint32_t*>(r + 8));
+  };
+  uint32_t w[kRegK][NG][2];
+#pragma unroll
+  for (int kk = 0; kk < kRegK; ++kk)
+#pragma unroll
+    for (int g = 0; g < NG; ++g) {
+      const uint2 b = w_operand(g, kk);
+      w[kk][g][0] = b.x;
+      w[kk][g][1] = b.y;
+    }
+  uint2* w_mine = reinterpret_cast<uint2*>(smem + lay.w) + warp * kSharedK * NG * 32 + lane;
+#pragma unroll
+  for (int f = 0; f < kSharedK; ++f)
+#pragma unroll
+    for (int g = 0; g < NG; ++g) w_mine[(f * NG + g) * 32] = w_operand(g, kRegK + f);
+
   constexpr int kHiddenBiases = kCell == Cell::kGru ? NG : 1;  // b_hh: the GRU's only
   float b_in[NG][2], b_hh[kHiddenBiases][2];
 #pragma unroll
@@ -228,114 +319,116 @@ __global__ void __launch_bounds__(kThreads, 1)
       b_in[g][o] = dir.b_in[g * H + col + o];
       if constexpr (kCell == Cell::kGru) b_hh[g][o] = dir.b_hh[g * H + col + o];
     }
-  float state[kPairsPerThread][2];
+  float state[kMTiles][2][2];  // [row tile][row half][unit]
 #pragma unroll
-  for (int i = 0; i < kPairsPerThread; ++i) state[i][0] = state[i][1] = 0.0f;
-  for (int i = static_cast<int>(threadIdx.x); i < 2 * kTileRows * ld_h; i += kThreads) h_s[i] = __float2half(0.0f);
+  for (int j = 0; j < kMTiles; ++j)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) state[j][e][0] = state[j][e][1] = 0.0f;
+  for (int i = static_cast<int>(threadIdx.x); i < 2 * kTileRows * ld_h; i += kThreadCount) h_s[i] = __float2half(0.0f);
+  // 16-byte copies of h to the output where its rows are 16-byte aligned.
+  const bool wide = ((reinterpret_cast<uintptr_t>(dir.out) | static_cast<uintptr_t>(dir.out_batch_stride * 2) |
+                      static_cast<uintptr_t>(dir.out_step_stride * 2)) % 16) == 0;
+  __pipeline_wait_prior(0);
   __syncthreads();
 
   for (int s = 0; s < steps; ++s) {
     const int t = dir.reverse ? steps - 1 - s : s;
     const half* h_cur = h_s + (s & 1) * kTileRows * ld_h;
     half* h_next = h_s + ((s + 1) & 1) * kTileRows * ld_h;
-    const IoType* x_cur = x_s + (s & 1) * kTileRows * G;
+    const IoType* x_cur = x_s + (s & 1) * kTileRows * ld_x;
     // The next step's input projections, into the buffer the previous step read.
-    if (s + 1 < steps) fetch_step<G>(x_s + ((s + 1) & 1) * kTileRows * G, xp, batch, steps, dir.reverse ? t - 1 : t + 1, tile0);
+    if (s + 1 < steps)
+      fetch_step<G, kThreadCount>(x_s + ((s + 1) & 1) * kTileRows * ld_x, xp, batch, steps, dir.reverse ? t - 1 : t + 1,
+                                  tile0);
+    // What the previous step wrote: inference, its output; training, this step's h_{t-1} and the
+    // previous step's staged outputs.
+    half* o_cur = o_s + (s & 1) * kTileRows * ld_o;
+    if constexpr (kTrain) {
+      copy_h_prev<H, kThreadCount>(h_cur, ld_h, dir, batch, steps, t, tile0);
+      if (s > 0)
+        copy_staged<G, H, kThreadCount>(o_s + ((s + 1) & 1) * kTileRows * ld_o, ld_o, dir, batch, steps,
+                                        dir.reverse ? t + 1 : t - 1, tile0, wide);
+    } else if (s > 0) {
+      copy_h_out<H, kThreadCount>(h_cur, ld_h, dir, batch, dir.reverse ? t + 1 : t - 1, tile0, wide);
+    }
 
-    // Products: h W_hh^T for the warp's gate tiles, one row tile after the other.
-    if (tile_col[0] >= 0) {
 #pragma unroll
-      for (int r = 0; r < kRowTiles; ++r) {
-        wmma::fragment<wmma::accumulator, kTile, kTile, kTile, float> acc[kTilesPerWarp];
+    for (int j = 0; j < kMTiles; ++j) {
+      const int tile_row = row0 + j * kTile;
+      float acc[NG][4];
 #pragma unroll
-        for (int i = 0; i < kTilesPerWarp; ++i) wmma::fill_fragment(acc[i], 0.0f);
+      for (int g = 0; g < NG; ++g) acc[g][0] = acc[g][1] = acc[g][2] = acc[g][3] = 0.0f;
 #pragma unroll
-        for (int kk = 0; kk < kK; ++kk) {
-          wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, half, wmma::row_major> a;
-          wmma::load_matrix_sync(a, h_cur + r * kTile * ld_h + kk * kTile, ld_h);
+      for (int kk = 0; kk < kK; ++kk) {
+        uint32_t a[4];
+        load_a(a, h_cur + tile_row * ld_h + kk * kTile, ld_h);
 #pragma unroll
-          for (int i = 0; i < kTilesPerWarp; ++i) {
-            if (tile_col[i] < 0) continue;
-            if (kk < kRegSteps) {
-              wmma::mma_sync(acc[i], a, w[i][kk], acc[i]);
-            } else {
-              BFrag ws;
-              wmma::load_matrix_sync(ws, w_s + (i * kSharedSteps + kk - kRegSteps) * kTile * kFragLd, kFragLd);
-              wmma::mma_sync(acc[i], a, ws, acc[i]);
-            }
+        for (int g = 0; g < NG; ++g) {
+          if (kk < kRegK) {
+            mma_f16(acc[g], a, w[kk][g][0], w[kk][g][1]);
+          } else {
+            const uint2 b = w_shared[((warp * kSharedK + kk - kRegK) * NG + g) * 32 + lane];
+            mma_f16(acc[g], a, b.x, b.y);
           }
         }
+      }
+      // Element-wise, on the accumulators: half e holds rows tile_row + lane / 4 + 8 e.
 #pragma unroll
-        for (int i = 0; i < kTilesPerWarp; ++i)
-          if (tile_col[i] >= 0)
-            wmma::store_matrix_sync(gates_s + r * kTile * ld_g + tile_col[i], acc[i], ld_g, wmma::mem_row_major);
+      for (int e = 0; e < 2; ++e) {
+        const int row = tile_row + quad + 8 * e;
+        const IoType* px = x_cur + row * ld_x + col;
+        float gate[NG][2], x[NG][2];
+#pragma unroll
+        for (int g = 0; g < NG; ++g) {
+          const float2 xv = load_pair(px + g * H);
+          gate[g][0] = acc[g][2 * e];
+          gate[g][1] = acc[g][2 * e + 1];
+          if constexpr (kCell == Cell::kGru) {
+            gate[g][0] += b_hh[g][0];
+            gate[g][1] += b_hh[g][1];
+          }
+          x[g][0] = xv.x + b_in[g][0];
+          x[g][1] = xv.y + b_in[g][1];
+        }
+        float hv[2], act[NG][2];
+#pragma unroll
+        for (int o = 0; o < 2; ++o) {
+          float& st = state[j][e][o];
+          if constexpr (kCell == Cell::kLstm) {
+            act[0][o] = sigmoid(x[0][o] + gate[0][o]);
+            act[1][o] = sigmoid(x[1][o] + gate[1][o]);
+            act[2][o] = tanh_fast(x[2][o] + gate[2][o]);
+            act[3][o] = sigmoid(x[3][o] + gate[3][o]);
+            st = act[1][o] * st + act[0][o] * act[2][o];
+            hv[o] = act[3][o] * tanh_fast(st);
+          } else {
+            act[0][o] = sigmoid(x[0][o] + gate[0][o]);
+            act[1][o] = sigmoid(x[1][o] + gate[1][o]);
+            act[2][o] = tanh_fast(x[2][o] + act[0][o] * gate[2][o]);
+            st = (1.0f - act[1][o]) * act[2][o] + act[1][o] * st;
+            hv[o] = st;
+          }
+        }
+        *reinterpret_cast<__half2*>(h_next + row * ld_h + col) = __floats2half2_rn(hv[0], hv[1]);
+        if constexpr (kTrain) {
+          half* o = o_cur + row * ld_o + col;
+#pragma unroll
+          for (int g = 0; g < NG; ++g) *reinterpret_cast<__half2*>(o + g * H) = __floats2half2_rn(act[g][0], act[g][1]);
+          *reinterpret_cast<__half2*>(o + G) = kCell == Cell::kLstm ? __floats2half2_rn(state[j][e][0], state[j][e][1])
+                                                                    : __floats2half2_rn(gate[2][0], gate[2][1]);
+          store_pair(reinterpret_cast<bf16*>(o + G + H), hv[0], hv[1]);
+        }
       }
     }
-    if (s + 1 < steps) __pipeline_wait_prior(1); else __pipeline_wait_prior(0);  // this step's copies
-    __syncthreads();
-
-    // Element-wise.
-#pragma unroll
-    for (int i = 0; i < kPairsPerThread; ++i) {
-      const int row = row_first + i * row_step;
-      const float* pg = gates_s + row * ld_g + col;
-      const IoType* px = x_cur + row * G + col;
-      float gate[NG][2], x[NG][2];
-#pragma unroll
-      for (int g = 0; g < NG; ++g) {
-        const float2 p = *reinterpret_cast<const float2*>(pg + g * H);
-        const float2 xv = load_pair(px + g * H);
-        gate[g][0] = p.x;
-        gate[g][1] = p.y;
-        if constexpr (kCell == Cell::kGru) {
-          gate[g][0] += b_hh[g][0];
-          gate[g][1] += b_hh[g][1];
-        }
-        x[g][0] = xv.x + b_in[g][0];
-        x[g][1] = xv.y + b_in[g][1];
-      }
-      float hv[2], act[NG][2];
-#pragma unroll
-      for (int o = 0; o < 2; ++o) {
-        float& st = state[i][o];
-        if constexpr (kCell == Cell::kLstm) {
-          act[0][o] = sigmoid(x[0][o] + gate[0][o]);
-          act[1][o] = sigmoid(x[1][o] + gate[1][o]);
-          act[2][o] = tanh_fast(x[2][o] + gate[2][o]);
-          act[3][o] = sigmoid(x[3][o] + gate[3][o]);
-          st = act[1][o] * st + act[0][o] * act[2][o];
-          hv[o] = act[3][o] * tanh_fast(st);
-        } else {
-          act[0][o] = sigmoid(x[0][o] + gate[0][o]);
-          act[1][o] = sigmoid(x[1][o] + gate[1][o]);
-          act[2][o] = tanh_fast(x[2][o] + act[0][o] * gate[2][o]);
-          st = (1.0f - act[1][o]) * act[2][o] + act[1][o] * st;
-          hv[o] = st;
-        }
-      }
-      const __half2 hh = __floats2half2_rn(hv[0], hv[1]);
-      const int b = tile0 + row;
-      if constexpr (kTrain) {
-        if (b < batch) {
-          const int64_t at = static_cast<int64_t>(b) * steps + t;
-          half* a = reinterpret_cast<half*>(dir.act) + at * G + col;
-#pragma unroll
-          for (int g = 0; g < NG; ++g)
-            *reinterpret_cast<__half2*>(a + g * H) = __floats2half2_rn(act[g][0], act[g][1]);
-          *reinterpret_cast<__half2*>(reinterpret_cast<half*>(kCell == Cell::kLstm ? dir.c : dir.hn) + at * H + col) =
-              kCell == Cell::kLstm ? __floats2half2_rn(state[i][0], state[i][1])
-                                   : __floats2half2_rn(gate[2][0], gate[2][1]);
-          *reinterpret_cast<__nv_bfloat162*>(reinterpret_cast<bf16*>(dir.h_prev) + at * H + col) =
-              __float22bfloat162_rn(__half22float2(*reinterpret_cast<const __half2*>(h_cur + row * ld_h + col)));
-        }
-      }
-      *reinterpret_cast<__half2*>(h_next + row * ld_h + col) = hh;
-      if (b < batch)
-        store_pair(out + static_cast<int64_t>(b) * dir.out_batch_stride + static_cast<int64_t>(t) * dir.out_step_stride + col,
-                   hv[0], hv[1]);
-    }
+    __pipeline_wait_prior(0);  // the next step's input projections
     __syncthreads();
   }
+  if constexpr (kTrain)
+    copy_staged<G, H, kThreadCount>(o_s + ((steps + 1) & 1) * kTileRows * ld_o, ld_o, dir, batch, steps,
+                                    dir.reverse ? 0 : steps - 1, tile0, wide);
+  else
+    copy_h_out<H, kThreadCount>(h_s + (steps & 1) * kTileRows * ld_h, ld_h, dir, batch, dir.reverse ? 0 : steps - 1,
+                                tile0, wide);
 }
 
 // ---- Backward ----
@@ -478,7 +571,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
         for (int kk = 0; kk < kKPer; ++kk) {
           uint32_t a[4];
-          load_a_bf16(a, dg_s + r * kTile * ld_dg + (part * kKPer + kk) * kTile, ld_dg);
+          load_a(a, dg_s + r * kTile * ld_dg + (part * kKPer + kk) * kTile, ld_dg);
           const uint4 b = kk < kRegFrags ? w[kk] : w_s[(kk - kRegFrags) * 32 + lane];
           mma_bf16(acc[0], a, b.x, b.y);
           mma_bf16(acc[1], a, b.z, b.w);
@@ -656,13 +749,14 @@ bool valid(const LayerShape& s) { return s.batch >= 1 && s.steps >= 1 && kernel_
 bool supported(int device, const LayerShape& shape) {
   if (!valid(shape)) return false;
   const cuda_device::Attributes& d = cuda_device::attributes(device);
-  return d.major >= 8 && shared_layout(shape.cell, shape.hidden).bytes <= static_cast<size_t>(d.smem_optin);
+  return d.major >= 8 && shared_layout(shape.cell, shape.hidden, false).bytes <= static_cast<size_t>(d.smem_optin);
 }
 
 bool train_supported(int device, const LayerShape& shape) {
+  const auto optin = static_cast<size_t>(cuda_device::attributes(device).smem_optin);
   return supported(device, shape) && backward_kernel_for(shape) != nullptr &&
-         backward_layout(shape.cell, shape.hidden).bytes <=
-             static_cast<size_t>(cuda_device::attributes(device).smem_optin);
+         shared_layout(shape.cell, shape.hidden, true).bytes <= optin &&
+         backward_layout(shape.cell, shape.hidden).bytes <= optin;
 }
 
 void run(const LayerShape& shape, const Direction* directions, int count, void* stream) {
@@ -679,12 +773,12 @@ void run(const LayerShape& shape, const Direction* directions, int count, void* 
     if (train && (d.act == nullptr || d.h_prev == nullptr || (lstm ? d.c == nullptr : d.hn == nullptr)))
       throw std::runtime_error("tiled recurrent CUDA kernel: a training direction lacks an output");
   }
-  const SharedLayout lay = shared_layout(shape.cell, shape.hidden);
+  const SharedLayout lay = shared_layout(shape.cell, shape.hidden, train);
   const Kernel kernel = kernel_for(shape, train);
   prepare(kernel, device, lay.bytes);
   const dim3 grid(static_cast<unsigned>((shape.batch + kTileRows - 1) / kTileRows), static_cast<unsigned>(count));
-  kernel<<<grid, kThreads, lay.bytes, static_cast<cudaStream_t>(stream)>>>(shape.batch, shape.steps, directions[0],
-                                                                           directions[count - 1], lay);
+  kernel<<<grid, forward_threads(shape.hidden), lay.bytes, static_cast<cudaStream_t>(stream)>>>(
+      shape.batch, shape.steps, directions[0], directions[count - 1], lay);
   check(cudaGetLastError(), "launch");
 }
 

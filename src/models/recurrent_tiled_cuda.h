@@ -1,8 +1,9 @@
-// One CUDA kernel for one LSTM or GRU layer at inference over a large batch, on tensor cores.
+// One CUDA kernel for one LSTM or GRU layer over a large batch, on tensor cores.
 // Each thread block owns kTileRows windows of the batch and runs them through every step: W_hh stays
-// in the block's shared memory, h (float16) too, the cell state in registers, and each step's
-// h W_hh^T is a [kTileRows, H] x [H, G] product on the tensor cores (WMMA, float16 in, float32
-// accumulation); the gates' element-wise work follows in the same block. Windows are independent,
+// in the warps' registers (part in shared memory at H = 128), h (float16) in shared memory, the cell
+// state in registers, and each step's h W_hh^T is a [kTileRows, H] x [H, G] product on the tensor
+// cores (mma.sync, float16 in, float32 accumulation). A warp owns 8 hidden units of every gate, so the
+// gates' element-wise work runs on its accumulator registers in the same step. Windows are independent,
 // so blocks never wait for each other, and a batch of thousands fills the card. The input
 // projections of every step (x_t W_ih^T) come precomputed as one large matrix product.
 // Its point is throughput under autocast, where cuDNN's recurrent kernels leave most of the card
