@@ -155,7 +155,10 @@ __device__ __forceinline__ void fetch_rows(void* dst, const void* src, int batch
   constexpr int kChunksPerRow = kRowBytes / 16;
   unsigned char* d = static_cast<unsigned char*>(dst);
   const unsigned char* from = static_cast<const unsigned char*>(src);
-  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunksPerRow; c += kThreadCount) {
+#pragma unroll
+  for (int i = 0; i < (kTileRows * kChunksPerRow + kThreadCount - 1) / kThreadCount; ++i) {
+    const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
+    if (c >= kTileRows * kChunksPerRow) break;
     const int row = c / kChunksPerRow, offset = (c % kChunksPerRow) * 16;
     const int b = min(tile0 + row, batch - 1);
     __pipeline_memcpy_async(d + row * kDstRowBytes + offset,
@@ -180,7 +183,10 @@ __device__ __forceinline__ void copy_h_out(const half* h, int ld_h, const Direct
   const int64_t base = static_cast<int64_t>(t) * dir.out_step_stride;
   if (wide) {
     constexpr int kChunks = H / 8;
-    for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunks; c += kThreadCount) {
+#pragma unroll
+    for (int i = 0; i < (kTileRows * kChunks + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
+      const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
+      if (c >= kTileRows * kChunks) break;
       const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
       if (b < batch)
         *reinterpret_cast<uint4*>(out + static_cast<int64_t>(b) * dir.out_batch_stride + base + offset) =
@@ -188,7 +194,10 @@ __device__ __forceinline__ void copy_h_out(const half* h, int ld_h, const Direct
     }
   } else {
     constexpr int kPairs = H / 2;
-    for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kPairs; c += kThreadCount) {
+#pragma unroll
+    for (int i = 0; i < (kTileRows * kPairs + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
+      const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
+      if (c >= kTileRows * kPairs) break;
       const int row = c / kPairs, offset = (c % kPairs) * 2, b = tile0 + row;
       if (b < batch)
         *reinterpret_cast<__half2*>(out + static_cast<int64_t>(b) * dir.out_batch_stride + base + offset) =
@@ -203,7 +212,10 @@ __device__ __forceinline__ void copy_h_prev(const half* h, int ld_h, const Direc
                                             int tile0) {
   constexpr int kChunks = H / 8;
   bf16* h_prev = reinterpret_cast<bf16*>(dir.h_prev);
-  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunks; c += kThreadCount) {
+#pragma unroll
+  for (int i = 0; i < (kTileRows * kChunks + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
+    const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
+    if (c >= kTileRows * kChunks) break;
     const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
     if (b >= batch) continue;
     const uint4 v = *reinterpret_cast<const uint4*>(h + row * ld_h + offset);
@@ -225,7 +237,10 @@ template <int G, int H, int kThreadCount>
 __device__ __forceinline__ void copy_staged(const half* o, int ld_o, const Direction& dir, int batch, int steps, int t,
                                             int tile0, bool wide) {
   constexpr int kChunks = (G + 2 * H) / 8;
-  for (int c = static_cast<int>(threadIdx.x); c < kTileRows * kChunks; c += kThreadCount) {
+#pragma unroll
+  for (int i = 0; i < (kTileRows * kChunks + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
+    const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
+    if (c >= kTileRows * kChunks) break;
     const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
     if (b >= batch) continue;
     const half* from = o + row * ld_o + offset;
