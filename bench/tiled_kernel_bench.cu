@@ -1,7 +1,9 @@
 // The tensor-core recurrent layer kernels alone (models/recurrent_tiled_cuda.h), without LibTorch: one
-// direction of 100 steps for each cell (LSTM, GRU), width and batch, in three modes: `infer` (the
-// inference forward), `train` (the training forward, which also writes what backward reads) and
-// `backward` (from the training forward's outputs). Inputs are pseudo-random with a fixed seed, so
+// direction of 100 steps for each cell (LSTM, GRU), width and batch, in five modes: `infer` (the
+// inference forward), `train` (the training forward, which also writes what backward reads),
+// `backward` (from the training forward's outputs), and `infer_fused` / `train_fused` (the forwards
+// that read 16 inputs a step and multiply them by W_ih themselves, Direction::x). Inputs are
+// pseudo-random with a fixed seed, so
 // `checksum` (FNV-1a over the outputs, the backward's bias sums left out) is the same for every build
 // whose arithmetic is the same: comparing it across two builds checks a change that only reorders work.
 // Time: CUDA events over 10 launches after 3 warm-up launches. Prints one JSON object per line.
@@ -149,6 +151,18 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
     const double us = time_us([&] { tiled::run(shape, &d, 1, nullptr); });
     print(name, "infer", hidden, batch, steps, us, digest(out));
   }
+  {  // inference with the input projection inside: 16 inputs a step, W_ih [G, 16]
+    Buffer<__half> x(rows * tiled::kFusedInputs), w_ih(g * tiled::kFusedInputs), w(g * hidden), out(rows * hidden);
+    Uniform uf(u.seed ^ 0xf05edu);  // its own stream: the other modes' inputs stay as they were
+    fill(x, uf, 1.0f);
+    fill(w_ih, uf, 0.25f);
+    fill(w, uf, 0.15f);
+    tiled::Direction d = direction(nullptr, w.bits(), out.bits());
+    d.x = x.bits();
+    d.w_ih = w_ih.bits();
+    const double us = time_us([&] { tiled::run(shape, &d, 1, nullptr); });
+    print(name, "infer_fused", hidden, batch, steps, us, digest(out));
+  }
 
   // training: bfloat16 projections and output, then backward from what the forward kept
   Buffer<__nv_bfloat16> xp(rows * g), w(g * hidden), out(rows * hidden), h_prev(rows * hidden), dy(rows * hidden),
@@ -167,6 +181,22 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
   sum = digest(act, sum);
   sum = digest(state, sum);
   print(name, "train", hidden, batch, steps, train_us, digest(h_prev, sum));
+  {  // the training forward with the input projection inside, into the same outputs
+    Buffer<__nv_bfloat16> x(rows * tiled::kFusedInputs), w_ih(g * tiled::kFusedInputs);
+    Uniform uf(u.seed ^ 0xf05edu);
+    fill(x, uf, 1.0f);
+    fill(w_ih, uf, 0.25f);
+    tiled::Direction f = d;
+    f.xp = nullptr;
+    f.x = x.bits();
+    f.w_ih = w_ih.bits();
+    const double us = time_us([&] { tiled::run(shape, &f, 1, nullptr); });
+    uint64_t fused_sum = digest(out);
+    fused_sum = digest(act, fused_sum);
+    fused_sum = digest(state, fused_sum);
+    print(name, "train_fused", hidden, batch, steps, us, digest(h_prev, fused_sum));
+    tiled::run(shape, &d, 1, nullptr);  // backward reads the unfused forward's outputs
+  }
 
   Buffer<float> db(static_cast<size_t>(tiled::backward_blocks(shape)) * (g + (lstm ? 0 : hidden)));
   tiled::BackwardDirection bd;

@@ -1,6 +1,7 @@
 // What the LibTorch side of spikecast's CUDA kernels shares (recurrent_inference.cc,
 // recurrent_sequence_cuda.cc, residual_norm_cuda.cc): a 16-bit tensor's elements as the plain-CUDA
-// kernels take them, a tensor aligned for them, the current stream of a tensor's card, and a kernel
+// kernels take them, a tensor aligned for them, a tensor's rows zero-padded to a width, the current
+// stream of a tensor's card, and a kernel
 // call whose std::runtime_error becomes a ModelError. Internal to src/models; included only in builds with the
 // CUDA kernels (SPIKECAST_WITH_CUDA_KERNELS).
 #pragma once
@@ -23,6 +24,11 @@ inline uint16_t* bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.d
 // offset into its storage): the kernels read and write 16 or 4 bytes at a time.
 inline torch::Tensor aligned(const torch::Tensor& t) {
   return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone(at::MemoryFormat::Contiguous);
+}
+
+// t with its last dimension padded with zeros to `width` (t itself when it is that wide already).
+inline torch::Tensor zero_padded(const torch::Tensor& t, int64_t width) {
+  return t.size(-1) >= width ? t : torch::constant_pad_nd(t, {0, width - t.size(-1)});
 }
 
 // The current CUDA stream of t's card, as the kernels' void* (a cudaStream_t).

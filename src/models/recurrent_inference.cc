@@ -293,8 +293,9 @@ cuda_tiled::LayerShape tiled_shape(Cell cell, const torch::nn::detail::RNNOption
 }
 
 // The tensor-core kernel (recurrent_tiled_cuda.h) for one module at a large batch under autocast:
-// per layer, each direction's input projections of every step in one half-precision matrix product,
-// then both directions in one launch. x [B, T, I] -> [B, T, directions * H] in float16, the type
+// per layer, each direction's input projections of every step in one half-precision matrix product
+// (a layer of at most kFusedInputs inputs: the inputs themselves, which the kernel multiplies), then
+// both directions in one launch. x [B, T, I] -> [B, T, directions * H] in float16, the type
 // cuDNN's recurrent layers answer in under autocast (bf16 or not; tested).
 torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::detail::RNNOptionsBase& o, Cell cell,
                             const torch::Tensor& x) {
@@ -309,9 +310,18 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
     torch::Tensor out = torch::empty({x.size(0), x.size(1), dirs * hidden}, input.options());
     LaunchTensors t;
     cuda_tiled::Direction d[2];
+    // A layer of at most kFusedInputs inputs: the kernel multiplies them by W_ih itself.
+    const bool fused = input.size(2) <= cuda_tiled::kFusedInputs;
+    const uint16_t* x_fused =
+        fused ? t.add_half(cuda_call::aligned(cuda_call::zero_padded(input, cuda_tiled::kFusedInputs))) : nullptr;
     for (int64_t dir = 0; dir < dirs; ++dir) {
       const DirectionWeights dw = direction_weights(params, {&o, cell}, l, dir == 1);
-      d[dir].xp = t.add_half(torch::matmul(input, dw.w_ih.to(torch::kHalf).t()));
+      if (fused) {
+        d[dir].x = x_fused;
+        d[dir].w_ih = t.add_half(cuda_call::zero_padded(dw.w_ih, cuda_tiled::kFusedInputs));
+      } else {
+        d[dir].xp = t.add_half(torch::matmul(input, dw.w_ih.to(torch::kHalf).t()));
+      }
       d[dir].w_hh = t.add_half(dw.w_hh);
       const KernelBiases b = kernel_biases(dw, cell);
       d[dir].b_in = t.add(b.b_in);

@@ -36,6 +36,7 @@ bool enabled() {
 
 using cuda_call::aligned;
 using cuda_call::bits;
+using cuda_call::zero_padded;
 
 cuda_tiled::LayerShape shape_of(bool gru, const Tensor& x, int64_t hidden) {
   return {gru ? cuda_tiled::Cell::kGru : cuda_tiled::Cell::kLstm, static_cast<int>(x.size(0)),
@@ -45,17 +46,20 @@ cuda_tiled::LayerShape shape_of(bool gru, const Tensor& x, int64_t hidden) {
 // x [B, T, I] with its features padded with zeros to a multiple of 8 (the matrix products of a
 // 13-feature first layer otherwise run cuBLAS's unaligned kernels, several times slower), and w
 // [G, I] likewise.
-Tensor pad_features(const Tensor& t) {
-  const int64_t pad = (8 - t.size(-1) % 8) % 8;
-  return pad == 0 ? t : torch::constant_pad_nd(t, {0, pad});
-}
+Tensor pad_features(const Tensor& t) { return zero_padded(t, (t.size(-1) + 7) / 8 * 8); }
+
+// A first layer of at most kFusedInputs features hands the kernel its inputs, padded to that width,
+// and W_ih: the kernel computes the projections itself (no [B, T, G] product written and read back).
+bool fused_inputs(int64_t inputs) { return inputs <= cuda_tiled::kFusedInputs; }
 
 // One direction of one layer. Inputs x [B, T, I], w_ih [G, I], w_hh [G, H], b_ih, b_hh [G]; output
 // y [B, T, H] bfloat16. The layer's inputs, input projections, output and output gradient are all
 // bfloat16, so that a stack of layers (and the bf16 ops around them) hands tensors on without a
 // conversion either way (a conversion of [4096, 100, 128] is about 160 us on an H200; there were two
-// per layer when the layer answered in float16). Kept for backward: x (features padded) in bfloat16,
-// which is x itself when it is already bfloat16 with a multiple of 8 features, W_hh in bfloat16,
+// per layer when the layer answered in float16). A layer of at most kFusedInputs inputs hands the
+// kernel x and W_ih instead of the projections (fused_inputs). Kept for backward: x (features padded,
+// to kFusedInputs when fused) in bfloat16, which is x itself when it is already bfloat16 with a multiple
+// of 8 features (exactly kFusedInputs when fused), W_hh in bfloat16,
 // W_ih, and what the kernel kept (the activations [B, T, G], the LSTM's c or the GRU's W_hn h + b_hn
 // [B, T, H] in float16, the state each step read [B, T, H] in bfloat16).
 struct TiledDirection : torch::autograd::Function<TiledDirection> {
@@ -65,8 +69,11 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     const c10::cuda::CUDAGuard device_guard(x.device());
     const int64_t batch = x.size(0), steps = x.size(1), hidden = w_hh.size(1), gates = w_hh.size(0);
     const auto half = x.options().dtype(torch::kHalf), bf16 = x.options().dtype(torch::kBFloat16);
-    const Tensor x_pad = pad_features(x.to(torch::kBFloat16).contiguous());
-    const Tensor xp = torch::matmul(x_pad, pad_features(w_ih).to(torch::kBFloat16).t()).contiguous();
+    const bool fused = fused_inputs(x.size(2));
+    const Tensor x_bf = x.to(torch::kBFloat16).contiguous();
+    const Tensor x_pad = fused ? aligned(zero_padded(x_bf, cuda_tiled::kFusedInputs)) : pad_features(x_bf);
+    const Tensor w_in = zero_padded(w_ih, x_pad.size(2)).to(torch::kBFloat16).contiguous();
+    const Tensor xp = fused ? Tensor() : torch::matmul(x_pad, w_in.t()).contiguous();
     const Tensor w_half = w_hh.to(torch::kHalf).contiguous();
     const Tensor b_in = (gru ? b_ih : b_ih + b_hh).to(torch::kFloat32).contiguous();
     const Tensor b_hidden = b_hh.to(torch::kFloat32).contiguous();
@@ -75,7 +82,12 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     Tensor state = torch::empty({batch, steps, hidden}, half);
     Tensor h_prev = torch::empty({batch, steps, hidden}, bf16);
     cuda_tiled::Direction d;
-    d.xp = bits(xp);
+    if (fused) {
+      d.x = bits(x_pad);
+      d.w_ih = bits(w_in);
+    } else {
+      d.xp = bits(xp);
+    }
     d.b_in = b_in.data_ptr<float>();
     d.b_hh = gru ? b_hidden.data_ptr<float>() : nullptr;
     d.w_hh = bits(w_half);
@@ -127,7 +139,7 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     const Tensor flat_in = dg_in.view({batch * steps, gates}), flat_hidden = dg_hidden.view({batch * steps, gates});
     variable_list out(7);  // one per input of apply(): x, w_ih, w_hh, b_ih, b_hh, reverse, gru
     if (ctx->needs_input_grad(0))
-      out[0] = torch::mm(flat_in, pad_features(w_ih).to(torch::kBFloat16))
+      out[0] = torch::mm(flat_in, zero_padded(w_ih, padded).to(torch::kBFloat16))
                    .view({batch, steps, padded})
                    .narrow(2, 0, inputs)
                    .to(x_type);

@@ -116,32 +116,34 @@ __host__ __device__ constexpr int forward_threads(int hidden) {
 // At H = 128 a warp's fragments are 64 (LSTM) or 48 (GRU) of the 128 registers a thread has at 512
 // threads a block. ptxas, sm_90, spills a thread with none in shared memory: inference 24 (LSTM) and 8
 // (GRU) bytes, training 76 and 12; with these, none (the LSTM's training forward then fills the 227 KiB
-// a block can have).
-__host__ __device__ constexpr int forward_shared_k(Cell cell, int hidden, bool train) {
-  return hidden != 128 ? 0 : !train ? 1 : cell == Cell::kLstm ? 3 : 2;
+// a block can have). With the input projection inside (fused), one more: W_ih's fragments take its
+// registers.
+__host__ __device__ constexpr int forward_shared_k(Cell cell, int hidden, bool train, bool fused) {
+  return hidden != 128 ? 0 : (!train ? 1 : cell == Cell::kLstm ? 3 : 2) + (fused ? (train ? 1 : 2) : 0);
 }
 
 // Shared memory of a block, in bytes from the start: h [2][kTileRows][H + kPadHalves] half
 // (double-buffered: a step reads one and writes the other; the rows' padding spreads ldmatrix's rows
 // over the banks), the input projections [2][kTileRows][G + kPadHalves] 16-bit (this step's and the
 // next, which arrives while this one computes; padded so that a warp's 8 rows of 4-byte reads fall on
-// different banks), and the W_hh fragments kept in shared memory.
+// different banks) or, fused, the inputs [2][kTileRows][kFusedInputs + kPadHalves], the training
+// outputs staged [2][kTileRows][G + 2H + kPadHalves], and the W_hh fragments kept in shared memory.
 struct SharedLayout {
   int ld_h = 0, ld_x = 0, ld_o = 0;
   size_t h = 0, x = 0, o = 0, w = 0, bytes = 0;
 };
 
-SharedLayout shared_layout(Cell cell, int hidden, bool train) {
+SharedLayout shared_layout(Cell cell, int hidden, bool train, bool fused) {
   SharedLayout s;
   const int g = gates_of(cell) * hidden;
   s.ld_h = hidden + kPadHalves;
-  s.ld_x = g + kPadHalves;
+  s.ld_x = (fused ? kFusedInputs : g) + kPadHalves;
   s.ld_o = train ? g + 2 * hidden + kPadHalves : 0;
   s.h = 0;
   s.x = s.h + 2u * kTileRows * s.ld_h * sizeof(half);
   s.o = s.x + 2u * kTileRows * s.ld_x * sizeof(half);
   s.w = s.o + 2u * kTileRows * s.ld_o * sizeof(half);
-  s.bytes = s.w + static_cast<size_t>(forward_threads(hidden)) * forward_shared_k(cell, hidden, train) * gates_of(cell) *
+  s.bytes = s.w + static_cast<size_t>(forward_threads(hidden)) * forward_shared_k(cell, hidden, train, fused) * gates_of(cell) *
                       sizeof(uint2);
   return s;
 }
@@ -166,12 +168,21 @@ __device__ __forceinline__ void fetch_rows(void* dst, const void* src, int batch
   }
 }
 
-// One step's input projections of the block's windows into [kTileRows][G + kPadHalves] 16-bit
-// elements, as one copy group.
-template <int G, int kThreadCount>
-__device__ __forceinline__ void fetch_step(void* dst, const void* xp, int batch, int steps, int t, int tile0) {
-  fetch_rows<G * 2, kThreadCount, (G + kPadHalves) * 2>(dst, xp, batch, steps, t, tile0);
+// One step's rows of the block's windows, [B, T, kWidth] 16-bit elements (the input projections, or
+// fused the inputs), into [kTileRows][kWidth + kPadHalves] of shared memory, as one copy group.
+template <int kWidth, int kThreadCount>
+__device__ __forceinline__ void fetch_step(void* dst, const void* src, int batch, int steps, int t, int tile0) {
+  fetch_rows<kWidth * 2, kThreadCount, (kWidth + kPadHalves) * 2>(dst, src, batch, steps, t, tile0);
   __pipeline_commit();
+}
+
+// d += a b on the tensor cores in the type of T16 (float16 or bfloat16).
+template <typename T16>
+__device__ __forceinline__ void mma16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T16, bf16>)
+    mma_bf16(d, a, b0, b1);
+  else
+    mma_f16(d, a, b0, b1);
 }
 
 // Copies h of the block's windows ([kTileRows][ld_h] float16 in shared memory) to `out` at step t,
@@ -271,7 +282,10 @@ __device__ __forceinline__ void copy_staged(const half* o, int ld_o, const Direc
 // (copied in during the previous step), the new h into the other h buffer; then one barrier.
 // kTrain: also keep what backward reads (Direction's training outputs); the input projections and the
 // output are then bfloat16 (float16 in inference).
-template <Cell kCell, int H, bool kTrain>
+// kFused: the step reads the layer's inputs (at most kFusedInputs features, zero-padded) instead of
+// their projections and multiplies them by W_ih (the warp's gate rows as registers) into the same
+// accumulators; the GRU's n gate keeps its input part apart (r multiplies only the hidden part).
+template <Cell kCell, int H, bool kTrain, bool kFused>
 __global__ void __launch_bounds__(forward_threads(H), 1)
     tiled_layer(int batch, int steps, Direction d0, Direction d1, SharedLayout lay) {
   constexpr int NG = gates_of(kCell);
@@ -280,14 +294,15 @@ __global__ void __launch_bounds__(forward_threads(H), 1)
   constexpr int kThreadCount = forward_threads(H);
   constexpr int kUnitGroups = forward_unit_groups(H);
   constexpr int kMTiles = kRowTiles / forward_row_groups(H);  // row tiles per warp
-  constexpr int kSharedK = forward_shared_k(kCell, H, kTrain);
+  constexpr int kSharedK = forward_shared_k(kCell, H, kTrain, kFused);
+  constexpr int kXWidth = kFused ? kFusedInputs : G;  // 16-bit elements of a fetched row
   constexpr int kRegK = kK - kSharedK;
   static_assert(kRowTiles % forward_row_groups(H) == 0, "whole row tiles per warp");
   static_assert(kRegK >= 1, "at least one k step in registers");
 
   extern __shared__ __align__(128) unsigned char smem[];
   half* h_s = reinterpret_cast<half*>(smem + lay.h);
-  using IoType = std::conditional_t<kTrain, bf16, half>;  // xp and out
+  using IoType = std::conditional_t<kTrain, bf16, half>;  // xp (or x and w_ih) and out
   IoType* x_s = reinterpret_cast<IoType*>(smem + lay.x);
   half* o_s = reinterpret_cast<half*>(smem + lay.o);  // training: the staged outputs, [2][kTileRows][ld_o]
   const uint2* w_shared = reinterpret_cast<const uint2*>(smem + lay.w);
@@ -299,9 +314,9 @@ __global__ void __launch_bounds__(forward_threads(H), 1)
   const int col = kUnitsPerWarp * (warp % kUnitGroups) + 2 * (lane % 4);  // its two units: col, col + 1
   const int row0 = kTile * kMTiles * (warp / kUnitGroups);        // the warp's first row
   const int tile0 = static_cast<int>(blockIdx.x) * kTileRows;
-  const IoType* xp = reinterpret_cast<const IoType*>(dir.xp);
+  const IoType* xp = reinterpret_cast<const IoType*>(kFused ? dir.x : dir.xp);
 
-  fetch_step<G, kThreadCount>(x_s, xp, batch, steps, dir.reverse ? steps - 1 : 0, tile0);
+  fetch_step<kXWidth, kThreadCount>(x_s, xp, batch, steps, dir.reverse ? steps - 1 : 0, tile0);
 
   // The B operand (B = W_hh^T: column n of B is row n of W_hh) for gate g, k step kk: W_hh row
   // g H + unit0 + lane / 4, columns 16 kk + 2 (lane % 4) + {0, 1} and + {8, 9}.
@@ -324,6 +339,17 @@ __global__ void __launch_bounds__(forward_threads(H), 1)
   for (int f = 0; f < kSharedK; ++f)
 #pragma unroll
     for (int g = 0; g < NG; ++g) w_mine[(f * NG + g) * 32] = w_operand(g, kRegK + f);
+  // Fused: W_ih's B operand (W_ih [G, kFusedInputs] in the inputs' type), one k step a gate.
+  uint32_t w_in[kFused ? NG : 1][2];
+  if constexpr (kFused) {
+    const IoType* wi = reinterpret_cast<const IoType*>(dir.w_ih);
+#pragma unroll
+    for (int g = 0; g < NG; ++g) {
+      const IoType* r = wi + (g * H + col - 2 * (lane % 4) + quad) * kFusedInputs + 2 * (lane % 4);
+      w_in[g][0] = *reinterpret_cast<const uint32_t*>(r);
+      w_in[g][1] = *reinterpret_cast<const uint32_t*>(r + 8);
+    }
+  }
 
   constexpr int kHiddenBiases = kCell == Cell::kGru ? NG : 1;  // b_hh: the GRU's only
   float b_in[NG][2], b_hh[kHiddenBiases][2];
@@ -353,7 +379,7 @@ __global__ void __launch_bounds__(forward_threads(H), 1)
     const IoType* x_cur = x_s + (s & 1) * kTileRows * ld_x;
     // The next step's input projections, into the buffer the previous step read.
     if (s + 1 < steps)
-      fetch_step<G, kThreadCount>(x_s + ((s + 1) & 1) * kTileRows * ld_x, xp, batch, steps, dir.reverse ? t - 1 : t + 1,
+      fetch_step<kXWidth, kThreadCount>(x_s + ((s + 1) & 1) * kTileRows * ld_x, xp, batch, steps, dir.reverse ? t - 1 : t + 1,
                                   tile0);
     // What the previous step wrote: inference, its output; training, this step's h_{t-1} and the
     // previous step's staged outputs.
@@ -373,6 +399,14 @@ __global__ void __launch_bounds__(forward_threads(H), 1)
       float acc[NG][4];
 #pragma unroll
       for (int g = 0; g < NG; ++g) acc[g][0] = acc[g][1] = acc[g][2] = acc[g][3] = 0.0f;
+      constexpr bool kApartN = kFused && kCell == Cell::kGru;  // the GRU's n gate: x W_in apart
+      float acc_xn[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      if constexpr (kFused) {
+        uint32_t a[4];
+        load_a(a, x_cur + tile_row * ld_x, ld_x);
+#pragma unroll
+        for (int g = 0; g < NG; ++g) mma16<IoType>(kApartN && g == NG - 1 ? acc_xn : acc[g], a, w_in[g][0], w_in[g][1]);
+      }
 #pragma unroll
       for (int kk = 0; kk < kK; ++kk) {
         uint32_t a[4];
@@ -395,7 +429,10 @@ __global__ void __launch_bounds__(forward_threads(H), 1)
         float gate[NG][2], x[NG][2];
 #pragma unroll
         for (int g = 0; g < NG; ++g) {
-          const float2 xv = load_pair(px + g * H);
+          // Fused, the input part is in the accumulators already (the GRU's n gate: in acc_xn).
+          const float2 xv = !kFused                 ? load_pair(px + g * H)
+                            : kApartN && g == NG - 1 ? make_float2(acc_xn[2 * e], acc_xn[2 * e + 1])
+                                                     : make_float2(0.0f, 0.0f);
           gate[g][0] = acc[g][2 * e];
           gate[g][1] = acc[g][2 * e + 1];
           if constexpr (kCell == Cell::kGru) {
@@ -722,22 +759,25 @@ BackwardKernel backward_kernel_for(const LayerShape& s) {
 
 using Kernel = void (*)(int, int, Direction, Direction, SharedLayout);
 
-template <Cell kCell, bool kTrain>
+template <Cell kCell, bool kTrain, bool kFused>
 Kernel kernel_for_width(int hidden) {
   switch (hidden) {
-    case 32: return tiled_layer<kCell, 32, kTrain>;
-    case 64: return tiled_layer<kCell, 64, kTrain>;
-    case 128: return tiled_layer<kCell, 128, kTrain>;
+    case 32: return tiled_layer<kCell, 32, kTrain, kFused>;
+    case 64: return tiled_layer<kCell, 64, kTrain, kFused>;
+    case 128: return tiled_layer<kCell, 128, kTrain, kFused>;
     default: return nullptr;
   }
 }
 
-Kernel kernel_for(const LayerShape& s, bool train = false) {
-  if (train)
-    return s.cell == Cell::kLstm ? kernel_for_width<Cell::kLstm, true>(s.hidden)
-                                 : kernel_for_width<Cell::kGru, true>(s.hidden);
-  return s.cell == Cell::kLstm ? kernel_for_width<Cell::kLstm, false>(s.hidden)
-                               : kernel_for_width<Cell::kGru, false>(s.hidden);
+template <Cell kCell>
+Kernel kernel_for_cell(int hidden, bool train, bool fused) {
+  if (train) return fused ? kernel_for_width<kCell, true, true>(hidden) : kernel_for_width<kCell, true, false>(hidden);
+  return fused ? kernel_for_width<kCell, false, true>(hidden) : kernel_for_width<kCell, false, false>(hidden);
+}
+
+Kernel kernel_for(const LayerShape& s, bool train = false, bool fused = false) {
+  return s.cell == Cell::kLstm ? kernel_for_cell<Cell::kLstm>(s.hidden, train, fused)
+                               : kernel_for_cell<Cell::kGru>(s.hidden, train, fused);
 }
 
 void check(cudaError_t e, const char* what) {
@@ -764,13 +804,14 @@ bool valid(const LayerShape& s) { return s.batch >= 1 && s.steps >= 1 && kernel_
 bool supported(int device, const LayerShape& shape) {
   if (!valid(shape)) return false;
   const cuda_device::Attributes& d = cuda_device::attributes(device);
-  return d.major >= 8 && shared_layout(shape.cell, shape.hidden, false).bytes <= static_cast<size_t>(d.smem_optin);
+  // The fused layouts are smaller: their inputs take 16 columns where the projections take G.
+  return d.major >= 8 && shared_layout(shape.cell, shape.hidden, false, false).bytes <= static_cast<size_t>(d.smem_optin);
 }
 
 bool train_supported(int device, const LayerShape& shape) {
   const auto optin = static_cast<size_t>(cuda_device::attributes(device).smem_optin);
   return supported(device, shape) && backward_kernel_for(shape) != nullptr &&
-         shared_layout(shape.cell, shape.hidden, true).bytes <= optin &&
+         shared_layout(shape.cell, shape.hidden, true, false).bytes <= optin &&
          backward_layout(shape.cell, shape.hidden).bytes <= optin;
 }
 
@@ -780,16 +821,18 @@ void run(const LayerShape& shape, const Direction* directions, int count, void* 
   check(cudaGetDevice(&device), "device");
   if (!supported(device, shape)) throw std::runtime_error("tiled recurrent CUDA kernel: shape not supported here");
   const bool train = directions[0].act != nullptr;
+  const bool fused = directions[0].x != nullptr;
   const bool lstm = shape.cell == Cell::kLstm;
   for (int i = 0; i < count; ++i) {
     const Direction& d = directions[i];
-    if (d.xp == nullptr || d.w_hh == nullptr || d.b_in == nullptr || d.out == nullptr || (!lstm && d.b_hh == nullptr))
+    const bool inputs = fused ? d.x != nullptr && d.w_ih != nullptr : d.xp != nullptr && d.x == nullptr;
+    if (!inputs || d.w_hh == nullptr || d.b_in == nullptr || d.out == nullptr || (!lstm && d.b_hh == nullptr))
       throw std::runtime_error("tiled recurrent CUDA kernel: a direction lacks an input");
     if (train && (d.act == nullptr || d.h_prev == nullptr || (lstm ? d.c == nullptr : d.hn == nullptr)))
       throw std::runtime_error("tiled recurrent CUDA kernel: a training direction lacks an output");
   }
-  const SharedLayout lay = shared_layout(shape.cell, shape.hidden, train);
-  const Kernel kernel = kernel_for(shape, train);
+  const SharedLayout lay = shared_layout(shape.cell, shape.hidden, train, fused);
+  const Kernel kernel = kernel_for(shape, train, fused);
   prepare(kernel, device, lay.bytes);
   const dim3 grid(static_cast<unsigned>((shape.batch + kTileRows - 1) / kTileRows), static_cast<unsigned>(count));
   kernel<<<grid, forward_threads(shape.hidden), lay.bytes, static_cast<cudaStream_t>(stream)>>>(

@@ -22,6 +22,10 @@ enum class Cell { kLstm, kGru };
 // Windows per thread block.
 constexpr int kTileRows = 32;
 
+// A layer with at most this many input features can hand the kernel its inputs (zero-padded to this
+// width) instead of their projections: the kernel multiplies them by W_ih itself (Direction::x).
+constexpr int kFusedInputs = 16;
+
 struct LayerShape {
   Cell cell = Cell::kLstm;
   int batch = 0;   // B
@@ -33,6 +37,10 @@ struct LayerShape {
 // G = 4H (LSTM) or 3H (GRU).
 struct Direction {
   const uint16_t* xp = nullptr;  // [B, T, G] float16 (training: bfloat16): x_t W_ih^T, without bias
+  // Or, for a layer with at most kFusedInputs inputs, the inputs and W_ih instead of xp (null then), in
+  // xp's type, each row zero-padded to kFusedInputs: x [B, T, kFusedInputs], w_ih [G, kFusedInputs].
+  const uint16_t* x = nullptr;
+  const uint16_t* w_ih = nullptr;
   const float* b_in = nullptr;   // [G]: b_ih (+ b_hh for the LSTM)
   const float* b_hh = nullptr;   // [G]: GRU only (its n gate needs b_hh inside r * (.)); else null
   const uint16_t* w_hh = nullptr;  // [G, H] float16, row-major as the module stores weight_hh
