@@ -4,7 +4,7 @@
 // seed=N picks another synthetic corpus (the defaults were chosen on seed 7); length=F makes its files
 // F times longer with the same anomalies, length=1,4 scores both lengths as one corpus; generator=0
 // skips the generator corpora; dump=DIR writes each synthetic file's rows (value, surprise, score,
-// label) to DIR/<name>.csv for diagnosis.
+// label) to DIR/<name>.csv for diagnosis (with nab=, each NAB file's value, surprise, score).
 // nab=DIR labels=JSON [threshold=T] scores instead the files of a NAB labels JSON (paths relative to
 // DIR, e.g. NAB's data/): best threshold and threshold T per profile, and each category's best
 // standard threshold (how well one threshold transfers across kinds of series).
@@ -41,6 +41,8 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                       {"extreme_weight", &o.extreme_weight},
                                       {"recurrence_tolerance", &o.recurrence_tolerance},
                                       {"recurrence_margin", &o.recurrence_margin},
+                                      {"seasonal_phase_ratio", &o.seasonal_phase_ratio},
+                                      {"seasonal_phase_jitter", &o.seasonal_phase_jitter},
                                       {"scale_floor", &o.scale_floor},
                                       {"volatility_floor", &o.volatility_floor},
                                       {"alarm_decades", &o.alarm_decades},
@@ -79,7 +81,8 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                     {"context_rarity_on_entry", &o.context_rarity_on_entry},
                                     {"length_whole_file", &o.length_whole_file},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
-                                    {"median_excess", &o.median_excess}};
+                                    {"median_excess", &o.median_excess},
+                                    {"seasonal_phase_gate", &o.seasonal_phase_gate}};
   if (d.count(k)) *d[k] = v;
   else if (i.count(k)) *i[k] = static_cast<int64_t>(v);
   else if (b.count(k)) *b[k] = v != 0.0;
@@ -180,8 +183,22 @@ nlohmann::json run_nab(const std::string& dir, const std::string& labels_path, c
     const Table table = load_nab_file((std::filesystem::path(dir) / key).string());
     NabFile f;
     f.name = key;
-    f.anomaly_scores = detect_anomalies(table, {0}, options).scores;
+    const DetectionResult d = detect_anomalies(table, {0}, options);
+    f.anomaly_scores = d.scores;
     f.label_rows = rows_of_timestamps(table.time, entry.labels, key);
+    if (!g_dump_dir.empty()) {  // dump=DIR: DIR/<category>_<file>.csv: value, surprise, score
+      std::string name = key;
+      std::replace(name.begin(), name.end(), '/', '_');
+      const std::string path = g_dump_dir + "/" + name;
+      FILE* fp = std::fopen(path.c_str(), "w");
+      if (!fp) throw std::runtime_error("cannot write " + path);
+      std::fprintf(fp, "value,surprise,score\n");
+      for (int64_t r = 0; r < table.rows(); ++r) {
+        std::fprintf(fp, "%.9g,%.4f,%.6f\n", table.at(r, 0), d.surprise[static_cast<size_t>(r)],
+                     d.scores[static_cast<size_t>(r)]);
+      }
+      std::fclose(fp);
+    }
     by_category[key.substr(0, key.find('/'))].push_back(f);
     files.push_back(std::move(f));
   }

@@ -74,7 +74,8 @@ ColumnDetector::ColumnDetector(const DetectorOptions& options, int64_t step_ms, 
       context_raw_(options.context_levels, options.context_order, probation, options.context_max_entries,
                    options.context_rarity_on_entry, static_cast<int>(options.context_detrend_split)),
       recurrence_(options.recurrence_length, options.recurrence_history, options.recurrence_tolerance),
-      recurrence_calibrator_(calibrator_options(options)) {}
+      recurrence_calibrator_(calibrator_options(options)),
+      phase_calibrator_(calibrator_options(options)) {}
 
 double ColumnDetector::learn_weight(double surprise, int64_t row) const {
   const bool ordinary = surprise < options_.learn_cap_decades || (options_.learn_probation_in_full && row < probation_);
@@ -114,7 +115,49 @@ void ColumnDetector::search_period() {
   // A coarse scan of the other lags (every lag up to 64, then every 2nd, 4th, ...) refines nothing
   // found by the calendar but catches non-calendar cycles.
   for (int64_t p = 4; p <= max_p; p += std::max<int64_t>(1, p / 64)) consider(p);
-  if (best > 0) period_ = best;
+  if (best > 0) {
+    period_ = best;
+    period_ratio_ = best_ratio;
+  }
+}
+
+double ColumnDetector::phase_recurrence(double x) {
+  // Distance from the newest recurrence_length rows (x last) to the nearest subsequence ending at
+  // the same phase 1..3 periods back, give or take seasonal_phase_jitter of a period, in the
+  // recurrence gate's units (less its tolerance times the subsequence's own deviation).
+  const auto m = static_cast<size_t>(options_.recurrence_length);
+  if (rows_ring_.size() < m) return kNaN;
+  std::vector<double>& cur = phase_scratch_;
+  cur.assign(m, x);  // cur[m - 1] = x, cur[m - 1 - i] = the row i rows before x
+  for (size_t i = 1; i < m; ++i) {
+    cur[m - 1 - i] = rows_ring_.back(i - 1);
+    if (!std::isfinite(cur[m - 1 - i])) return kNaN;
+  }
+  const int64_t jitter = std::max<int64_t>(
+      1, std::llround(options_.seasonal_phase_jitter * static_cast<double>(period_)));
+  double best = std::numeric_limits<double>::infinity();
+  for (int64_t k = 1; k <= 3; ++k) {
+    for (int64_t j = -jitter; j <= jitter; ++j) {
+      const int64_t shift = k * period_ + j;  // the candidate ends `shift` rows before x
+      if (shift < static_cast<int64_t>(m) || static_cast<size_t>(shift) + m - 2 >= rows_ring_.size()) continue;
+      double d = 0.0;
+      for (size_t i = 0; i < m && d < best; ++i) {
+        const double v = cur[m - 1 - i] - rows_ring_.back(static_cast<size_t>(shift) + i - 1);
+        d += v * v;
+      }
+      if (d < best) best = d;  // false for NaN (a missing row in the candidate)
+    }
+  }
+  if (!std::isfinite(best)) return kNaN;
+  double dist = std::sqrt(best);
+  if (options_.recurrence_tolerance > 0.0) {
+    double dev = 0.0;
+    scratch_.assign(cur.begin(), cur.end());
+    const double med = median_of(scratch_);
+    for (size_t i = 0; i < m; ++i) dev += (cur[i] - med) * (cur[i] - med);
+    dist = std::max(0.0, dist - options_.recurrence_tolerance * std::sqrt(dev));
+  }
+  return dist / std::sqrt(static_cast<double>(m));
 }
 
 double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* per_detector) {
@@ -192,6 +235,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       z[kVolatility] = std::fabs(std::log((recent + tiny) / (past + tiny)));
     }
     // Seasonal: residual against the median of the same phase 1..3 periods back.
+    double phase_distance = kNaN;
     if (options_.use_seasonal && period_ > 0) {
       double lags[3];
       int nl = 0;
@@ -215,6 +259,9 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         }
         residuals_.push(r);
       }
+      if (options_.seasonal_phase_gate && period_ratio_ < options_.seasonal_phase_ratio) {
+        phase_distance = phase_recurrence(x);
+      }
     }
 
     // Range: how far x lies outside the range of the last range_history values (a new high or
@@ -228,7 +275,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
     // Calibrate: each detector's p-value under its own past, Bonferroni over the active ones. With
     // context_fusion the context novelty stays out of that minimum: it is other evidence (which
     // level follows which, not how far a value lies from recent ones), combined below.
-    double best = 0.0, context_surprise = 0.0;
+    double best = 0.0, context_surprise = 0.0, seasonal_surprise = 0.0;
     int active = 0;
     bool context_active = false;
     for (int k = 0; k < kNumSubDetectors; ++k) {
@@ -250,6 +297,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         // probationary period is normal by definition and learned in full.
         cal.add(z[k], learn_weight(s, row));
       }
+      if (k == kSeasonal) seasonal_surprise = s;
       if (per_detector) (*per_detector)[static_cast<size_t>(k)] = s;
       if (k != kContext || !options_.context_fusion) best = std::max(best, s);
     }
@@ -269,6 +317,23 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         surprise = std::min(surprise, s_rec + options_.recurrence_margin);
       }
       recurrence_calibrator_.add(zr, learn_weight(s_rec, row));
+    }
+    // Phase gate (session 14): on a clear period the seasonal sub-detector asks "is this value
+    // usual at this time of the period?", which the recurrence gate cannot answer (a stretch at the
+    // daily low is no new shape at noon). Its surprise may stand above the gate's cap, capped
+    // instead by how new the newest stretch is at this phase (the nearest subsequence ending at the
+    // same phase 1..3 periods back, calibrated like the gate's distance), once that distance has
+    // been learned over a whole period.
+    if (std::isfinite(phase_distance) && active > 0) {
+      const double zp = phase_distance / floor;
+      double s_phase = 0.0;
+      const bool learned = phase_calibrator_.count() >= std::max<int64_t>(options_.min_history, period_);
+      if (learned) {
+        s_phase = -std::log10(phase_calibrator_.p_value(zp));
+        const double s_season = seasonal_surprise - std::log10(static_cast<double>(active));
+        surprise = std::max(surprise, std::min(s_season, s_phase + options_.recurrence_margin));
+      }
+      phase_calibrator_.add(zp, learn_weight(s_phase, row));
     }
 
     if (nv > 0) {

@@ -41,6 +41,8 @@ class ColumnDetector {
  private:
   void search_period();
   double scale_floor() const;
+  // The seasonal phase gate's distance (session 14): NaN without a period or with a missing row.
+  double phase_recurrence(double x);
   // The weight a calibrator learns a value of this surprise with: 1, or extreme_weight beyond the
   // learning cap (except during probation with learn_probation_in_full).
   double learn_weight(double surprise, int64_t row) const;
@@ -51,6 +53,7 @@ class ColumnDetector {
   int64_t probation_;
   int64_t rows_ = 0;       // rows seen, NaN included
   int64_t period_ = 0;     // 0 = none found
+  double period_ratio_ = 1.0;  // the period's ratio in search_period (lower: clearer)
   int searches_left_ = 3;
   RingBuffer values_;      // finite values
   RingBuffer diffs_;       // lag-1 differences of finite values
@@ -64,9 +67,11 @@ class ColumnDetector {
   ContextNovelty context_raw_;  // context_detrend_split: the orders read from the raw value
   RecurrenceSearch recurrence_;
   TailCalibrator recurrence_calibrator_;
+  TailCalibrator phase_calibrator_;
   double abs_diff_sum_ = 0.0, abs_level_sum_ = 0.0;
   int64_t diff_count_ = 0, level_count_ = 0;
   std::vector<double> scratch_;
+  std::vector<double> phase_scratch_;
 };
 
 }  // namespace spikecast::detect

@@ -50,6 +50,10 @@ void DetectorOptions::validate() const {
         static_cast<double>(recurrence_history));
   check(recurrence_tolerance >= 0.0 && recurrence_tolerance < 1.0, "recurrence_tolerance", "in [0, 1)",
         recurrence_tolerance);
+  check(seasonal_phase_ratio > 0.0 && seasonal_phase_ratio <= 1.0, "seasonal_phase_ratio", "in (0, 1]",
+        seasonal_phase_ratio);
+  check(seasonal_phase_jitter >= 0.0 && seasonal_phase_jitter <= 0.5, "seasonal_phase_jitter", "in [0, 0.5]",
+        seasonal_phase_jitter);
   check(recurrence_margin >= 0.0, "recurrence_margin", ">= 0", recurrence_margin);
   check(tail_fraction > 0.0 && tail_fraction < 0.5, "tail_fraction", "in (0, 0.5)", tail_fraction);
   check(min_history >= 8, "min_history", ">= 8", static_cast<double>(min_history));

@@ -77,6 +77,16 @@ struct DetectorOptions {
   int64_t recurrence_history = 4032;  // two weeks of 5-minute rows
   double recurrence_tolerance = 0.1;
   double recurrence_margin = 1.0;
+  // Phase gate (session 14): on a clear period (its ratio in the period search below
+  // seasonal_phase_ratio) the seasonal sub-detector's surprise is not capped by the recurrence gate
+  // but by how new the newest recurrence_length rows are at their phase: the distance to the
+  // nearest subsequence ending at the same phase 1..3 periods back, give or take
+  // seasonal_phase_jitter of a period (at least a row), calibrated like the gate's, plus
+  // recurrence_margin. A daily jump that fails to come (its values usual, but not at that time of
+  // day) alarms, while a daily spike a few rows early or late stays a repeat.
+  bool seasonal_phase_gate = true;
+  double seasonal_phase_ratio = 0.5;
+  double seasonal_phase_jitter = 0.02;
 
   // Calibration of each sub-detector's z into a tail probability (detect/tail_calibrator.h).
   double tail_fraction = 0.05;
@@ -91,8 +101,10 @@ struct DetectorOptions {
   // Suppression of repeated alarms: after a row whose surprise reached alarm_decades, later rows
   // within suppress_rows that do not exceed that peak by suppress_margin decades are damped by
   // suppress_factor. suppress_rows 0 = automatic (a third of the probationary period, >= 16).
+  // alarm_decades 2.5 (session 14; was 3): just above the surprise at the CLI's threshold (2.37
+  // decades at 0.42), so a row that counts as a detection also starts the suppression.
   int64_t suppress_rows = 48;
-  double alarm_decades = 3.0;
+  double alarm_decades = 2.5;
   double suppress_margin = 1.0;
   double suppress_factor = 0.3;
 

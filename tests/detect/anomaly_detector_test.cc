@@ -180,6 +180,12 @@ TEST(AnomalyDetector, RejectsBadOptions) {
   o = {};
   o.context_max_entries = 100;
   EXPECT_THROW(o.validate(), ConfigError);
+  o = {};
+  o.seasonal_phase_ratio = 0.0;
+  EXPECT_THROW(o.validate(), ConfigError);
+  o = {};
+  o.seasonal_phase_jitter = 0.6;
+  EXPECT_THROW(o.validate(), ConfigError);
 }
 
 double nab_standard(const std::vector<LabelledSeries>& corpus, bool constant) {
@@ -483,6 +489,80 @@ TEST(AnomalyDetector, ATrendIsNotNewToTheContextNoveltyOnceItsSlowTrendIsRemoved
   std::printf("trend alarm rows: %lld detrended, %lld raw\n", static_cast<long long>(detrended),
               static_cast<long long>(raw_alarms));
   EXPECT_LT(detrended, raw_alarms);
+}
+
+
+// A daily pattern of 5-minute rows (NAB's art_daily_nojump kind): a low of about 20, and from phase
+// 100 to 199 of each day a plateau of about 80; on day 11 the plateau does not come. Every value of
+// that day is usual and so is every stretch of 6 rows (the low is seen every day), so the recurrence
+// gate capped the seasonal sub-detector's surprise; only the time of day is new.
+std::vector<double> daily_plateaus(bool skip_day_11) {
+  Rng rng(31);
+  std::vector<double> v(4032);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const size_t day = i / 288, phase = i % 288;
+    const bool high = phase >= 100 && phase < 200 && !(skip_day_11 && day == 11);
+    v[i] = (high ? 80.0 : 20.0) + 3.0 * rng.normal();
+  }
+  return v;
+}
+
+float peak_of(const std::vector<float>& s, size_t begin, size_t end) {
+  return *std::max_element(s.begin() + static_cast<std::ptrdiff_t>(begin),
+                           s.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
+TEST(AnomalyDetector, ADailyPlateauThatFailsToComeAlarmsThroughThePhaseGate) {
+  const auto v = daily_plateaus(true);
+  const size_t begin = 11 * 288 + 100, end = 11 * 288 + 200;
+  DetectorOptions off;
+  off.seasonal_phase_gate = false;
+  const auto s = scores_of(v), s_off = scores_of(v, off);
+  std::printf("missing plateau peak: %.3f with the phase gate, %.3f without\n", peak_of(s, begin, end),
+              peak_of(s_off, begin, end));
+  EXPECT_GE(peak_of(s, begin, end), kDefaultDetectionThreshold);
+  EXPECT_LT(peak_of(s_off, begin, end), kDefaultDetectionThreshold)
+      << "the recurrence gate caps it (the phase gate is what helps)";
+  // The regular days do not alarm (after the first three, once the phase distance is learned), nor
+  // does the same series without the missing plateau.
+  const auto clean = scores_of(daily_plateaus(false));
+  int64_t alarms = 0, clean_alarms = 0;
+  for (size_t i = 4 * 288; i < v.size(); ++i) {
+    if (i < 11 * 288 || i >= 12 * 288 + 200) alarms += s[i] >= kDefaultDetectionThreshold;
+    clean_alarms += clean[i] >= kDefaultDetectionThreshold;
+  }
+  EXPECT_EQ(alarms, 0);
+  EXPECT_EQ(clean_alarms, 0);
+}
+
+TEST(AnomalyDetector, ARowThatCountsAsADetectionStartsTheSuppression) {
+  // Session 14: alarm_decades (the surprise that starts the suppression of repeated alarms) sits
+  // just above the surprise of the CLI's threshold, so a row flagged at that threshold also damps
+  // the rows after it (at 3 decades, rows between 2.37 and 3 decades were flagged and suppressed
+  // nothing: a disturbance's tail cost NAB false positives).
+  const DetectorOptions o;
+  const double threshold_decades = -o.score_decades * std::log10(1.0 - kDefaultDetectionThreshold);
+  EXPECT_GT(o.alarm_decades, threshold_decades);
+  EXPECT_LT(o.alarm_decades, threshold_decades + 0.25);
+  // Behaviour: a spike whose surprise lies between alarm_decades and 3, then a slightly smaller one 10 rows later.
+  std::vector<double> v = noise(4032, 41);
+  DetectorOptions old = o;
+  old.alarm_decades = 3.0;
+  int64_t found = 0;
+  for (double h = 4.0; h <= 6.0 && found == 0; h += 0.05) {
+    std::vector<double> w = v;
+    w[3000] += h;
+    w[3010] += 0.9 * h;
+    const auto s = scores_of(w, o), s_old = scores_of(w, old);
+    const double alarm_score = 1.0 - std::pow(10.0, -o.alarm_decades / o.score_decades);
+    if (s[3000] >= alarm_score && s[3000] < 0.5 && s_old[3010] >= kDefaultDetectionThreshold) {
+      ++found;
+      std::printf("spike height %.2f: first %.3f, second %.3f (alarm at 3 decades: %.3f)\n", h, s[3000], s[3010],
+                  s_old[3010]);
+      EXPECT_LT(s[3010], kDefaultDetectionThreshold) << "the second spike is damped";
+    }
+  }
+  EXPECT_EQ(found, 1) << "no spike height between the threshold and 3 decades";
 }
 
 }  // namespace
