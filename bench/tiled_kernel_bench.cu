@@ -177,10 +177,8 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
   (lstm ? d.c : d.hn) = state.bits();
   d.h_prev = h_prev.bits();
   const double train_us = time_us([&] { tiled::run(shape, &d, 1, nullptr); });
-  uint64_t sum = digest(out);
-  sum = digest(act, sum);
-  sum = digest(state, sum);
-  print(name, "train", hidden, batch, steps, train_us, digest(h_prev, sum));
+  const auto training_outputs = [&] { return digest(h_prev, digest(state, digest(act, digest(out)))); };
+  print(name, "train", hidden, batch, steps, train_us, training_outputs());
   {  // the training forward with the input projection inside, into the same outputs
     Buffer<__nv_bfloat16> x(rows * tiled::kFusedInputs), w_ih(g * tiled::kFusedInputs);
     Uniform uf(u.seed ^ 0xf05edu);
@@ -191,10 +189,7 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
     f.x = x.bits();
     f.w_ih = w_ih.bits();
     const double us = time_us([&] { tiled::run(shape, &f, 1, nullptr); });
-    uint64_t fused_sum = digest(out);
-    fused_sum = digest(act, fused_sum);
-    fused_sum = digest(state, fused_sum);
-    print(name, "train_fused", hidden, batch, steps, us, digest(h_prev, fused_sum));
+    print(name, "train_fused", hidden, batch, steps, us, training_outputs());
     tiled::run(shape, &d, 1, nullptr);  // backward reads the unfused forward's outputs
   }
 
@@ -210,7 +205,7 @@ void bench(tiled::Cell cell, int hidden, int batch, int steps) {
   bd.db_blocks = db.p;
   const double backward_us = time_us([&] { tiled::run_backward(shape, bd, nullptr); });
   // Not the bias sums: each block adds its threads' sums with shared-memory atomics, in no fixed order.
-  sum = digest(dg_in);
+  const uint64_t sum = digest(dg_in);
   print(name, "backward", hidden, batch, steps, backward_us, lstm ? sum : digest(dg_hidden, sum));
 }
 
