@@ -20,7 +20,7 @@ constexpr int kWarps = 16;  // of a backward block
 constexpr int kThreads = kWarps * 32;
 constexpr int kTile = 16;                      // rows and k of an mma.sync tile (m16n8k16)
 constexpr int kRowTiles = kTileRows / kTile;   // row tiles per block
-constexpr int kPadHalves = 8;                  // added to each shared row of h (bank spread)
+constexpr int kPadHalves = 8;  // added to each 16-bit shared row (h, inputs, staged outputs, dg): bank spread
 // Added to each shared row of the backward's float32 partial sums: with rows 8 banks apart, the
 // 64-bit stores of an accumulator (2 x 4 lanes a row, 8 rows) touch 32 different banks; with 4 they
 // conflicted 3.3-way (Nsight Compute, docs/performance.md).
