@@ -185,36 +185,34 @@ __device__ __forceinline__ void mma16(float (&d)[4], const uint32_t (&a)[4], uin
     mma_f16(d, a, b0, b1);
 }
 
-// Copies h of the block's windows ([kTileRows][ld_h] float16 in shared memory) to `out` at step t,
-// 16 bytes a copy where the output's rows allow it (inference: out is float16 as h is).
+// Copies h of the block's windows ([kTileRows][ld_h] float16 in shared memory) to out + b
+// batch_stride + base, one Word (uint4: 8 elements, __half2: 2) a copy.
+template <typename Word, int H, int kThreadCount>
+__device__ __forceinline__ void copy_h_rows(const half* h, int ld_h, half* out, int64_t batch_stride, int64_t base,
+                                            int batch, int tile0) {
+  constexpr int kElems = static_cast<int>(sizeof(Word) / sizeof(half)), kChunks = H / kElems;
+#pragma unroll
+  for (int i = 0; i < (kTileRows * kChunks + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
+    const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
+    if (c >= kTileRows * kChunks) break;
+    const int row = c / kChunks, offset = (c % kChunks) * kElems, b = tile0 + row;
+    if (b < batch)
+      *reinterpret_cast<Word*>(out + static_cast<int64_t>(b) * batch_stride + base + offset) =
+          *reinterpret_cast<const Word*>(h + row * ld_h + offset);
+  }
+}
+
+// Copies h of the block's windows to `out` at step t, 16 bytes a copy where the output's rows allow
+// it (inference: out is float16 as h is).
 template <int H, int kThreadCount>
 __device__ __forceinline__ void copy_h_out(const half* h, int ld_h, const Direction& dir, int batch, int t, int tile0,
                                            bool wide) {
   half* out = reinterpret_cast<half*>(dir.out);
   const int64_t base = static_cast<int64_t>(t) * dir.out_step_stride;
-  if (wide) {
-    constexpr int kChunks = H / 8;
-#pragma unroll
-    for (int i = 0; i < (kTileRows * kChunks + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
-      const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
-      if (c >= kTileRows * kChunks) break;
-      const int row = c / kChunks, offset = (c % kChunks) * 8, b = tile0 + row;
-      if (b < batch)
-        *reinterpret_cast<uint4*>(out + static_cast<int64_t>(b) * dir.out_batch_stride + base + offset) =
-            *reinterpret_cast<const uint4*>(h + row * ld_h + offset);
-    }
-  } else {
-    constexpr int kPairs = H / 2;
-#pragma unroll
-    for (int i = 0; i < (kTileRows * kPairs + kThreadCount - 1) / kThreadCount; ++i) {  // unrolled: the loads first, then the stores
-      const int c = static_cast<int>(threadIdx.x) + i * kThreadCount;
-      if (c >= kTileRows * kPairs) break;
-      const int row = c / kPairs, offset = (c % kPairs) * 2, b = tile0 + row;
-      if (b < batch)
-        *reinterpret_cast<__half2*>(out + static_cast<int64_t>(b) * dir.out_batch_stride + base + offset) =
-            *reinterpret_cast<const __half2*>(h + row * ld_h + offset);
-    }
-  }
+  if (wide)
+    copy_h_rows<uint4, H, kThreadCount>(h, ld_h, out, dir.out_batch_stride, base, batch, tile0);
+  else
+    copy_h_rows<__half2, H, kThreadCount>(h, ld_h, out, dir.out_batch_stride, base, batch, tile0);
 }
 
 // Training: h_{t-1} of the block's windows (float16 in shared memory) as bfloat16 into h_prev at step t.
