@@ -311,7 +311,7 @@ torch::Tensor tiled_forward(const torch::nn::Module& layer, const torch::nn::det
     LaunchTensors t;
     cuda_tiled::Direction d[2];
     // A layer of at most kFusedInputs inputs: the kernel multiplies them by W_ih itself.
-    const bool fused = input.size(2) <= cuda_tiled::kFusedInputs;
+    const bool fused = cuda_tiled::fuses_inputs(input.size(2));
     const uint16_t* x_fused =
         fused ? t.add_half(cuda_call::aligned(cuda_call::zero_padded(input, cuda_tiled::kFusedInputs))) : nullptr;
     for (int64_t dir = 0; dir < dirs; ++dir) {

@@ -48,19 +48,15 @@ cuda_tiled::LayerShape shape_of(bool gru, const Tensor& x, int64_t hidden) {
 // [G, I] likewise.
 Tensor pad_features(const Tensor& t) { return zero_padded(t, (t.size(-1) + 7) / 8 * 8); }
 
-// A first layer of at most kFusedInputs features hands the kernel its inputs, padded to that width,
-// and W_ih: the kernel computes the projections itself (no [B, T, G] product written and read back).
-bool fused_inputs(int64_t inputs) { return inputs <= cuda_tiled::kFusedInputs; }
-
 // One direction of one layer. Inputs x [B, T, I], w_ih [G, I], w_hh [G, H], b_ih, b_hh [G]; output
 // y [B, T, H] bfloat16. The layer's inputs, input projections, output and output gradient are all
 // bfloat16, so that a stack of layers (and the bf16 ops around them) hands tensors on without a
 // conversion either way (a conversion of [4096, 100, 128] is about 160 us on an H200; there were two
 // per layer when the layer answered in float16). A layer of at most kFusedInputs inputs hands the
-// kernel x and W_ih instead of the projections (fused_inputs). Kept for backward: x (features padded,
-// to kFusedInputs when fused) in bfloat16, which is x itself when it is already bfloat16 with a multiple
-// of 8 features (exactly kFusedInputs when fused), W_hh in bfloat16,
-// W_ih, and what the kernel kept (the activations [B, T, G], the LSTM's c or the GRU's W_hn h + b_hn
+// kernel x and W_ih instead of the projections (cuda_tiled::fuses_inputs): no [B, T, G] product is
+// written and read back. Kept for backward: x (features padded, to kFusedInputs when fused) in
+// bfloat16, which is x itself when it is already bfloat16 with a multiple of 8 features (exactly
+// kFusedInputs when fused), W_hh in bfloat16, W_ih, and what the kernel kept (the activations [B, T, G], the LSTM's c or the GRU's W_hn h + b_hn
 // [B, T, H] in float16, the state each step read [B, T, H] in bfloat16).
 struct TiledDirection : torch::autograd::Function<TiledDirection> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh,
@@ -69,7 +65,7 @@ struct TiledDirection : torch::autograd::Function<TiledDirection> {
     const c10::cuda::CUDAGuard device_guard(x.device());
     const int64_t batch = x.size(0), steps = x.size(1), hidden = w_hh.size(1), gates = w_hh.size(0);
     const auto half = x.options().dtype(torch::kHalf), bf16 = x.options().dtype(torch::kBFloat16);
-    const bool fused = fused_inputs(x.size(2));
+    const bool fused = cuda_tiled::fuses_inputs(x.size(2));
     const Tensor x_bf = x.to(torch::kBFloat16).contiguous();
     const Tensor x_pad = fused ? aligned(zero_padded(x_bf, cuda_tiled::kFusedInputs)) : pad_features(x_bf);
     const Tensor w_in = zero_padded(w_ih, x_pad.size(2)).to(torch::kBFloat16).contiguous();

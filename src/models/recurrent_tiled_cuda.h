@@ -25,6 +25,7 @@ constexpr int kTileRows = 32;
 // A layer with at most this many input features can hand the kernel its inputs (zero-padded to this
 // width) instead of their projections: the kernel multiplies them by W_ih itself (Direction::x).
 constexpr int kFusedInputs = 16;
+constexpr bool fuses_inputs(int64_t inputs) { return inputs <= kFusedInputs; }
 
 struct LayerShape {
   Cell cell = Cell::kLstm;
