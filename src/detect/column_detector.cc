@@ -149,15 +149,7 @@ double ColumnDetector::phase_recurrence(double x) {
     }
   }
   if (!std::isfinite(best)) return kNaN;
-  double dist = std::sqrt(best);
-  if (options_.recurrence_tolerance > 0.0) {
-    double dev = 0.0;
-    scratch_.assign(cur.begin(), cur.end());
-    const double med = median_of(scratch_);
-    for (size_t i = 0; i < m; ++i) dev += (cur[i] - med) * (cur[i] - med);
-    dist = std::max(0.0, dist - options_.recurrence_tolerance * std::sqrt(dev));
-  }
-  return dist / std::sqrt(static_cast<double>(m));
+  return tolerant_rms_distance(best, cur.data(), m, options_.recurrence_tolerance, scratch_);
 }
 
 double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* per_detector) {

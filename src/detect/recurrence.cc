@@ -8,6 +8,18 @@
 
 namespace spikecast::detect {
 
+double tolerant_rms_distance(double squared, const double* cur, size_t m, double tolerance, std::vector<double>& scratch) {
+  double dist = std::sqrt(squared);
+  if (tolerance > 0.0) {
+    scratch.assign(cur, cur + m);
+    const double med = median_of(scratch);
+    double dev = 0.0;
+    for (size_t j = 0; j < m; ++j) dev += (cur[j] - med) * (cur[j] - med);
+    dist = std::max(0.0, dist - tolerance * std::sqrt(dev));
+  }
+  return dist / std::sqrt(static_cast<double>(m));
+}
+
 RecurrenceSearch::RecurrenceSearch(int64_t length, int64_t history, double tolerance)
     : length_(static_cast<size_t>(length)), history_(static_cast<size_t>(history)), tolerance_(tolerance) {
   rows_.reserve(2 * (history_ + 2 * length_));
@@ -39,15 +51,7 @@ double RecurrenceSearch::update(double x) {
     if (d < best) best = d;  // false for NaN (a missing row in the candidate)
   }
   if (!std::isfinite(best)) return kNaN;
-  double dist = std::sqrt(best);
-  if (tolerance_ > 0.0) {
-    scratch_.assign(cur, cur + m);
-    const double med = median_of(scratch_);
-    double dev = 0.0;
-    for (size_t j = 0; j < m; ++j) dev += (cur[j] - med) * (cur[j] - med);
-    dist = std::max(0.0, dist - tolerance_ * std::sqrt(dev));
-  }
-  return dist / std::sqrt(static_cast<double>(m));
+  return tolerant_rms_distance(best, cur, m, tolerance_, scratch_);
 }
 
 }  // namespace spikecast::detect

@@ -13,6 +13,11 @@
 
 namespace spikecast::detect {
 
+// The root-mean-square distance per row of the subsequence cur[0 .. m) whose squared distance to
+// its nearest neighbour is `squared`, reduced by `tolerance` times cur's deviation from its median
+// (the tolerance described above); `scratch` is working space.
+double tolerant_rms_distance(double squared, const double* cur, size_t m, double tolerance, std::vector<double>& scratch);
+
 class RecurrenceSearch {
  public:
   RecurrenceSearch(int64_t length, int64_t history, double tolerance);
