@@ -109,6 +109,9 @@ struct TrainConfig {
   // On CUDA, capture each member's training step as a CUDA graph after a few eager steps (one
   // launch per step instead of thousands; train/captured_step.h). Needs accumulation 1, not fp16.
   bool cuda_graphs = true;
+  // On CUDA (LibTorch 2.2+), the AdamW update of a step as one fused multi-tensor kernel, in eager
+  // and captured steps (train/captured_step.h); off: a few element-wise ops a parameter.
+  bool fused_optimizer = true;
   int64_t gate_epochs = 300;          // full-batch epochs fitting the gate on validation predictions
   double gate_lr = 3e-3;
   double gate_weight_decay = 1e-3;

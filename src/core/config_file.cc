@@ -177,6 +177,7 @@ void read_train(const toml::table* t, TrainConfig& c) {
   s.read("ensemble", c.ensemble);
   s.read("member_schedule", c.member_schedule);
   s.read("cuda_graphs", c.cuda_graphs);
+  s.read("fused_optimizer", c.fused_optimizer);
   s.read("gate_epochs", c.gate_epochs);
   s.read("gate_lr", c.gate_lr);
   s.read("gate_weight_decay", c.gate_weight_decay);

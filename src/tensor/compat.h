@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -154,6 +155,32 @@ typename StateMap::key_type optimizer_state_key(const StateMap&, const torch::Te
   } else {
     return static_cast<Key>(p.unsafeGetTensorImpl());
   }
+}
+
+// AdamW on many tensors in one multi-tensor kernel (LibTorch 2.2+ on CUDA: `_fused_adamw_` with the
+// learning rate as a float32 device scalar, so a captured CUDA graph reads each replay's value, and
+// a per-tensor float32 step count on the device). Each gradient is divided by `grad_scale` (a
+// float32 device scalar) first, and written back divided, when it is given. LibTorch 1.13 has no
+// fused AdamW: kFusedAdamW is false there and the call throws (callers check the constant first).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+constexpr bool kFusedAdamW = true;
+#else
+constexpr bool kFusedAdamW = false;
+#endif
+
+inline void fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                        const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,
+                        const std::vector<torch::Tensor>& steps, const torch::Tensor& lr, double beta1, double beta2,
+                        double weight_decay, double eps, const torch::Tensor& grad_scale) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+  const c10::optional<torch::Tensor> scale = grad_scale.defined() ? c10::optional<torch::Tensor>(grad_scale) : c10::nullopt;
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1, beta2, weight_decay, eps,
+                    /*amsgrad=*/false, /*maximize=*/false, scale, /*found_inf=*/c10::nullopt);
+#else
+  (void)params, (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)steps, (void)lr, (void)beta1, (void)beta2;
+  (void)weight_decay, (void)eps, (void)grad_scale;
+  throw std::logic_error("fused AdamW needs LibTorch 2.2 or later");
+#endif
 }
 
 // Whether this build can read the CUDA caching allocator's byte counters.

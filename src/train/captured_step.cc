@@ -15,7 +15,7 @@
 
 namespace spikecast::train {
 
-DeviceAdamW::DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& params)
+DeviceAdamW::DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& params, bool fused)
     : optimizer_(optimizer) {
   const auto& group = optimizer.param_groups().at(0);
   const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
@@ -37,16 +37,40 @@ DeviceAdamW::DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch
     exp_avg_sq_.push_back(st.exp_avg_sq());
   }
   if (params_.empty()) throw ModelError("captured training step: the optimizer has no state yet (take one step first)");
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(params_.front().device());
-  step_ = torch::full({}, static_cast<double>(step), opts);
+  const torch::Device device = params_.front().device();
+  fused_ = fused && compat::kFusedAdamW && device.is_cuda();
+  if (fused_) {
+    for (const auto& p : params_)
+      if (p.scalar_type() != params_.front().scalar_type() || p.device() != device) fused_ = false;
+  }
+  const auto opts = torch::TensorOptions().dtype(fused_ ? torch::kFloat32 : torch::kFloat64).device(device);
+  if (fused_) {
+    step_ = torch::full({static_cast<int64_t>(params_.size())}, static_cast<double>(step), opts);
+    steps_ = step_.unbind(0);
+  } else {
+    step_ = torch::full({}, static_cast<double>(step), opts);
+  }
   lr_ = torch::full({}, o.lr(), opts);
 }
 
 void DeviceAdamW::set_lr(double lr) { lr_.fill_(lr); }
 
-void DeviceAdamW::step() {
+void DeviceAdamW::step(double max_norm) {
   torch::NoGradGuard no_grad;
   step_.add_(1);
+  if (fused_) {
+    std::vector<torch::Tensor> grads;
+    grads.reserve(params_.size());
+    for (const auto& p : params_) grads.push_back(p.grad());
+    torch::Tensor scale;  // the kernel divides each gradient by it: clip_gradients' factor, inverted
+    if (max_norm > 0) {
+      const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm(2).to(torch::kFloat32);
+      scale = ((total + 1e-6) / max_norm).clamp_min(1.0);
+    }
+    compat::fused_adamw(params_, grads, exp_avg_, exp_avg_sq_, steps_, lr_, beta1_, beta2_, weight_decay_, eps_, scale);
+    return;
+  }
+  if (max_norm > 0) clip_gradients(params_, max_norm);
   const torch::Tensor bias1 = 1.0 - torch::pow(beta1_, step_);
   const torch::Tensor bias2_sqrt = (1.0 - torch::pow(beta2_, step_)).sqrt().to(torch::kFloat32);
   const torch::Tensor step_size = (lr_ / bias1).to(torch::kFloat32);
@@ -102,7 +126,7 @@ CapturedStep::CapturedStep(models::ForecasterImpl& model, const std::vector<torc
                            torch::optim::AdamW& optimizer, const DeviceData& data, const TrainConfig& config,
                            const Context& ctx, double spike_pos_weight)
     : model_(model), params_(params), data_(data), config_(config), ctx_(ctx),
-      spike_pos_weight_(spike_pos_weight), adamw_(optimizer, params) {
+      spike_pos_weight_(spike_pos_weight), adamw_(optimizer, params, config.fused_optimizer) {
   if (!usable(config, ctx)) throw ModelError("the training step cannot be captured here (needs CUDA, no fp16, accumulation 1)");
 }
 
@@ -121,8 +145,7 @@ void CapturedStep::body() {
   loss.backward();
   for (const auto& p : params_)  // a parameter the loss did not reach steps with a zero gradient
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-  if (config_.clip_norm > 0) clip_gradients(params_, config_.clip_norm);
-  adamw_.step();
+  adamw_.step(config_.clip_norm);
   loss_ = loss.detach();
   release_gradients(params_);
 }

@@ -21,17 +21,26 @@ namespace spikecast::train {
 
 // AdamW's arithmetic (torch::optim::AdamW, decoupled weight decay, bias correction, no amsgrad)
 // on the optimizer's state tensors, from device tensors only. The optimizer must hold state for
-// every parameter (it has taken a step). `step()` also advances the optimizer's host-side step
-// count, so an eager optimizer.step() afterwards continues from the same count.
+// every parameter (it has taken a step). On CUDA with LibTorch 2.2+ a step is one multi-tensor
+// kernel for all parameters (`fused()`; compat::fused_adamw), elsewhere a few element-wise ops a
+// parameter: a step of all five members eagerly was about a thousand small kernel launches. The
+// trainer uses it inside captured steps and for eager steps on CUDA; advance_host_step() keeps the
+// optimizer's host-side step count in line, so checkpoints and an eager optimizer.step()
+// afterwards continue from the same count.
 class DeviceAdamW {
  public:
-  DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& params);
+  // `fused`: use the fused kernel where it exists (else element-wise everywhere).
+  DeviceAdamW(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& params, bool fused = true);
 
+  // Whether step() is the fused multi-tensor kernel.
+  bool fused() const { return fused_; }
   // The learning rate of the next step (a device fill, no synchronisation).
   void set_lr(double lr);
-  // Device ops only (capturable); the host-side step count of the optimizer's state is advanced
-  // by advance_host_step(), outside a capture.
-  void step();
+  // One AdamW step from the parameters' gradients (each must be defined). With max_norm > 0 the
+  // gradients are first scaled so that their joint L2 norm is at most max_norm, as
+  // clip_gradients() does. Device ops only (capturable); the host-side step count of the
+  // optimizer's state is advanced by advance_host_step(), outside a capture.
+  void step(double max_norm = 0);
   void advance_host_step();
   // Takes the step count from the optimizer's host-side state (after an eager optimizer.step()).
   void reload_step();
@@ -39,7 +48,11 @@ class DeviceAdamW {
  private:
   torch::optim::AdamW& optimizer_;
   std::vector<torch::Tensor> params_, exp_avg_, exp_avg_sq_;
-  torch::Tensor step_, lr_;  // float64 scalars on the parameters' device
+  bool fused_ = false;
+  // Element-wise: one float64 step count and learning rate. Fused: a float32 step count per
+  // parameter (`steps_`, views of `step_`) and a float32 learning rate, as the kernel reads them.
+  torch::Tensor step_, lr_;
+  std::vector<torch::Tensor> steps_;
   double beta1_, beta2_, eps_, weight_decay_;
 };
 

@@ -73,6 +73,12 @@ torch::Tensor scalar(double v) { return torch::tensor(v, torch::kFloat64); }
 
 }  // namespace
 
+bool all_have_gradients(const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params)
+    if (!p.grad().defined()) return false;
+  return true;
+}
+
 void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
   std::vector<torch::Tensor> norms;
   for (const auto& p : params)
@@ -208,6 +214,11 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
   bool try_capture = CapturedStep::usable(config, ctx);
   std::unique_ptr<CapturedStep> captured;
   int64_t eager_steps = 0;
+  // Eager steps on CUDA without captured ones (members side by side, large batches) update with
+  // DeviceAdamW's fused kernel from the second step on, when the optimizer has its state; fp16
+  // keeps the optimizer's own step, which the loss scaler skips on the host.
+  const bool device_update = ctx.is_cuda() && !scaler.enabled() && config.fused_optimizer && compat::kFusedAdamW;
+  std::unique_ptr<DeviceAdamW> eager_adamw;
 
   model.train();
   for (int64_t epoch = first_epoch; epoch < config.epochs; ++epoch) {
@@ -267,9 +278,20 @@ MemberResult train_member_here(models::ForecasterImpl& model, const DeviceData& 
           ++micro_batches;
         }
         const bool finite = scaler.unscale_and_check(params);
-        if (config.clip_norm > 0) clip_gradients(params, config.clip_norm);
         set_lr(optimizer, lr);
-        if (finite) optimizer.step();
+        if (eager_adamw && !try_capture && all_have_gradients(params)) {
+          eager_adamw->set_lr(lr);
+          eager_adamw->step(config.clip_norm);
+          eager_adamw->advance_host_step();
+        } else {
+          if (config.clip_norm > 0) clip_gradients(params, config.clip_norm);
+          if (finite) optimizer.step();
+          if (eager_adamw) {
+            eager_adamw->reload_step();
+          } else if (device_update && !try_capture && finite && all_have_gradients(params)) {
+            eager_adamw = std::make_unique<DeviceAdamW>(optimizer, params);  // every parameter has its state now
+          }
+        }
         if (captured) {
           captured->after_eager_step();
           release_gradients(params);  // the graph's steps hold no gradient between them

@@ -64,6 +64,9 @@ double validation_mse(models::ForecasterImpl& model, const DeviceData& data,
 // read: clip_grad_norm_ returns a double, which would stall the GPU every step).
 void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
 
+// Whether every parameter has a gradient (a parameter the loss did not reach has none).
+bool all_have_gradients(const std::vector<torch::Tensor>& params);
+
 // Per-window loss of one batch: MSE or Huber on values, plus weighted BCE for a spike head.
 torch::Tensor batch_loss(const models::ForecastOutput& out, const WindowBatch& batch, const TrainConfig& config,
                          double spike_pos_weight);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "tensor/compat.h"
 #include "models/model_registry.h"
 #include "train/member_trainer.h"
 #include "train_fixture.h"
@@ -70,6 +71,39 @@ TEST(DeviceAdamW, MatchesTorchAdamWStepForStep) {
   }
 }
 
+// With a clip norm the step first scales the gradients to that joint norm, as clip_gradients()
+// before torch::optim::AdamW does (the fused kernel divides by the inverted factor instead).
+TEST(DeviceAdamW, ClippedStepMatchesClipThenTorchAdamW) {
+  for (const torch::Device& device : devices()) {
+    for (const bool fused : {true, false}) {
+      SCOPED_TRACE(device.str() + (fused ? " fused" : " element-wise"));
+      const auto options = torch::optim::AdamWOptions(0.02).weight_decay(0.01);
+      std::vector<torch::Tensor> a = make_params(device), b = make_params(device);
+      torch::optim::AdamW oracle(a, options), opt(b, options);
+      backward(b, 0);
+      opt.step();  // the state exists from here
+      DeviceAdamW device_adamw(opt, b, fused);
+      EXPECT_EQ(device_adamw.fused(), fused && compat::kFusedAdamW && device.is_cuda());
+      backward(a, 0);
+      oracle.step();
+      for (int step = 1; step < 6; ++step) {
+        oracle.zero_grad();
+        backward(a, step);
+        clip_gradients(a, 0.5);  // the quadratic's gradients have a norm of about 10: every step clips
+        oracle.step();
+        for (auto& p : b) p.grad().zero_();
+        backward(b, step);
+        device_adamw.step(0.5);
+        device_adamw.advance_host_step();
+        for (size_t i = 0; i < a.size(); ++i) {
+          EXPECT_LT((a[i] - b[i]).abs().max().item<double>(), 1e-6) << "step " << step << " parameter " << i;
+          EXPECT_LT((a[i].grad() - b[i].grad()).abs().max().item<double>(), 1e-6) << "clipped gradient " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(DeviceAdamW, NeedsTheOptimizersState) {
   std::vector<torch::Tensor> p = make_params(torch::kCPU);
   torch::optim::AdamW opt(p, torch::optim::AdamWOptions(0.01));
@@ -117,6 +151,34 @@ TEST(CapturedStep, CapturedTrainingMatchesEagerTrainingOnCuda) {
     ASSERT_EQ(r.epochs_run, 3);
     val[graphs] = r.best_val_loss;
     EXPECT_LT(r.history.back().train_loss, r.history.front().train_loss * 1.5);
+  }
+  EXPECT_TRUE(std::isfinite(val[1]));
+  EXPECT_NEAR(val[1], val[0], 1e-3 * val[0] + 1e-6);
+}
+
+// Eager steps on CUDA (members side by side, batches above the captured size) update with the
+// fused kernel from the second step on; trained so, a member ends where torch::optim::AdamW's
+// per-parameter steps take it.
+TEST(DeviceAdamW, FusedEagerTrainingMatchesTheOptimizersOwnStepsOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: the fused update is checked on the GPU machine";
+  Config config = testing::small_config();
+  config.train.epochs = 3;
+  config.train.batch_size = 16;
+  config.train.cuda_graphs = false;
+  const Dataset data = testing::small_dataset(config);
+  const Context ctx{torch::Device(torch::kCUDA, 0), Precision::kFloat32};
+  const DeviceData dd = testing::device_data(data, config, ctx.device);
+  Progress quiet(Progress::Mode::kQuiet);
+  double val[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    config.train.fused_optimizer = fused == 1;
+    torch::manual_seed(5);
+    models::Forecaster model = models::make_forecaster(
+        "lstm", models::ModelSpec{config.window.input_length, config.window.horizon, 13,
+                                  {{"hidden", {16, 8}}, {"head", {8}}, {"dropout", 0.0}}});
+    const MemberResult r = train_member(*model, dd, data.windows.train, data.windows.val, config.train, ctx, quiet);
+    ASSERT_EQ(r.epochs_run, 3);
+    val[fused] = r.best_val_loss;
   }
   EXPECT_TRUE(std::isfinite(val[1]));
   EXPECT_NEAR(val[1], val[0], 1e-3 * val[0] + 1e-6);
