@@ -1,6 +1,7 @@
 #include "models/recurrent_tiled_cuda.h"
 
 #include "models/cuda_device_attributes.h"
+#include "models/mma_sync.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -26,8 +27,14 @@ constexpr int kPadHalves = 8;  // added to each 16-bit shared row (h, inputs, st
 // conflicted 3.3-way (Nsight Compute, docs/performance.md).
 constexpr int kPadFloats = 8;
 
-using half = __half;
-using bf16 = __nv_bfloat16;
+using mma_sync::bf16;
+using mma_sync::half;
+using mma_sync::load_a;
+using mma_sync::load_pair;
+using mma_sync::mma16;
+using mma_sync::mma_bf16;
+using mma_sync::mma_f16;
+using mma_sync::store_pair;
 
 // One MUFU instruction each (tanh.approx.f32, sm_75+; relative error below 2^-10, about float16's
 // precision, which h is kept in); sigmoid(x) = (1 + tanh(x / 2)) / 2.
@@ -40,37 +47,10 @@ __device__ __forceinline__ float sigmoid(float x) { return fmaf(0.5f, tanh_fast(
 
 __host__ __device__ constexpr int gates_of(Cell cell) { return cell == Cell::kLstm ? 4 : 3; }
 
-// Two neighbouring 16-bit elements as floats, and two floats stored as 16-bit elements (rounded to
-// nearest), for float16 and bfloat16 alike.
-__device__ __forceinline__ float2 load_pair(const half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
-__device__ __forceinline__ float2 load_pair(const bf16* p) {
-  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
-}
-__device__ __forceinline__ void store_pair(bf16* p, float a, float b) {
-  *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
-}
-
 // The backward's product on the tensor cores through mma.sync directly (bfloat16 in, float32
 // accumulation, m16n8k16): WMMA's loads of bfloat16 fragments from shared memory compiled to four
 // 32-bit loads each (Nsight Compute: 194 shared-memory load requests a warp a step in the backward),
 // where one ldmatrix loads the same A operand.
-// A 16 x 16 tile of a row-major shared array (16-byte aligned rows) as the A operand.
-template <typename T16>
-__device__ __forceinline__ void load_a(uint32_t (&a)[4], const T16* tile, int ld) {
-  const int lane = static_cast<int>(threadIdx.x) % 32;
-  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(tile + (lane % 16) * ld + (lane / 16) * 8));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
-               : "r"(address)
-               : "memory");
-}
-// d += a b for one 16 x 8 block of the product; b0, b1: the thread's two registers of the B operand.
-__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 // The thread's B operand registers of a 16 x 16 tile of a row-major [K][ld] bfloat16 array, for its
 // two 8-column blocks: {block 0 rows 2q, 2q + 1; block 0 rows 2q + 8, 2q + 9; block 1 ...; block 1 ...}
 // at column lane / 4 of the block, q = lane % 4 (each register: the lower row in its low half).
@@ -81,14 +61,6 @@ __device__ __forceinline__ uint4 b_operand_bf16(const bf16* tile, int ld) {
     return static_cast<uint32_t>(t[row * ld + column]) | (static_cast<uint32_t>(t[(row + 1) * ld + column]) << 16);
   };
   return make_uint4(pack(k, n), pack(k + 8, n), pack(k, n + 8), pack(k + 8, n + 8));
-}
-
-// A float16 mma: d += a b for one 16 x 8 block of the product (float16 in, float32 accumulation).
-__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // ---- Forward ----
@@ -174,15 +146,6 @@ template <int kWidth, int kThreadCount>
 __device__ __forceinline__ void fetch_step(void* dst, const void* src, int batch, int steps, int t, int tile0) {
   fetch_rows<kWidth * 2, kThreadCount, (kWidth + kPadHalves) * 2>(dst, src, batch, steps, t, tile0);
   __pipeline_commit();
-}
-
-// d += a b on the tensor cores in the type of T16 (float16 or bfloat16).
-template <typename T16>
-__device__ __forceinline__ void mma16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  if constexpr (std::is_same_v<T16, bf16>)
-    mma_bf16(d, a, b0, b1);
-  else
-    mma_f16(d, a, b0, b1);
 }
 
 // Copies h of the block's windows ([kTileRows][ld_h] float16 in shared memory) to out + b

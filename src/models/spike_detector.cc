@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "models/option_reader.h"
 #include "models/recurrent_inference.h"
+#include "models/self_attention_cuda.h"
 #include "models/sequence_ops.h"
 #include "tensor/compat.h"
 
@@ -85,11 +86,14 @@ torch::Tensor fused_self_attention(torch::nn::MultiheadAttention& attention, con
   // stacks the three gradients into qkv's layout in one copy, where indexing a permuted view zero-fills
   // a [3, B, heads, L, d / heads] gradient per part, adds them and copies the sum back (1.8 of the
   // member's 12.5 ms in a training step at batch 4096 on an H200).
-  const std::vector<torch::Tensor> parts = qkv.view({batch, len, 3, heads, d / heads}).unbind(2);
   const double dropout = attention->is_training() ? attention->options.dropout() : 0.0;
+  const torch::nn::Linear& out = attention->out_proj;
+  // Heads 32 wide over windows of at most 128 steps in 16 bits: spikecast's kernels, reading q, k
+  // and v from qkv as it is (self_attention_cuda.h).
+  if (cuda_self_attention_takes(qkv, heads)) return rows_linear(cuda_self_attention(qkv, heads, dropout), out->weight, out->bias);
+  const std::vector<torch::Tensor> parts = qkv.view({batch, len, 3, heads, d / heads}).unbind(2);
   const torch::Tensor o = compat::scaled_dot_product_attention(parts[0].transpose(1, 2), parts[1].transpose(1, 2),
                                                                parts[2].transpose(1, 2), dropout);
-  const torch::nn::Linear& out = attention->out_proj;
   return rows_linear(o.transpose(1, 2).reshape({batch, len, d}), out->weight, out->bias);
 }
 
