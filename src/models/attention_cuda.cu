@@ -93,6 +93,20 @@ __device__ __forceinline__ float keep_factor(const uint4& w, int j, int e, uint3
 __host__ __device__ inline uint32_t threshold_of(float p) { return static_cast<uint32_t>(p * 65536.0f + 0.5f); }
 __host__ __device__ inline float keep_scale(uint32_t threshold) { return 65536.0f / static_cast<float>(65536u - threshold); }
 
+// acc (16 rows x 32 columns: four accumulator tiles) += a (a 16 x 16 A operand) times rows
+// 16 kk .. 16 kk + 15 of a [rows][kLd] shared array of 32 columns, loaded transposed as the B operand.
+template <typename T>
+__device__ __forceinline__ void mma_rows(float (&acc)[4][4], const uint32_t (&a)[4], const uint16_t* b_rows, int kk,
+                                         int lane) {
+#pragma unroll
+  for (int nd = 0; nd < 4; nd += 2) {
+    uint32_t bm[4];
+    ldmatrix_x4_trans(bm, b_rows + (16 * kk + lane % 8 + ((lane / 8) % 2) * 8) * kLd + (nd + lane / 16) * 8);
+    mma16<T>(acc[nd], a, bm[0], bm[1]);
+    mma16<T>(acc[nd + 1], a, bm[2], bm[3]);
+  }
+}
+
 // ---- Forward: one block a (window, head), warp w the query rows 16 w .. 16 w + 15 ----
 template <typename T, int RT, bool kTrain>
 __global__ void __launch_bounds__(32 * RT) attention_forward(Forward f) {
@@ -192,13 +206,7 @@ __global__ void __launch_bounds__(32 * RT) attention_forward(Forward f) {
     const uint32_t ap[4] = {pack_pair<T>(s[2 * kk][0], s[2 * kk][1]), pack_pair<T>(s[2 * kk][2], s[2 * kk][3]),
                             pack_pair<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                             pack_pair<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-#pragma unroll
-    for (int nd = 0; nd < 4; nd += 2) {
-      uint32_t bv[4];
-      ldmatrix_x4_trans(bv, sv + (16 * kk + lane % 8 + ((lane / 8) % 2) * 8) * kLd + (nd + lane / 16) * 8);
-      mma16<T>(o[nd], ap, bv[0], bv[1]);
-      mma16<T>(o[nd + 1], ap, bv[2], bv[3]);
-    }
+    mma_rows<T>(o, ap, sv, kk, lane);
   }
   // The warp's 16 output rows through its own rows of q's shared array (only this warp read them),
   // then to global memory 16 bytes a copy.
@@ -333,13 +341,7 @@ __global__ void __launch_bounds__(32 * RT) attention_backward(Backward bw) {
         ldmatrix_x4_trans(a, a_rows + (16 * kk + lane % 8 + (lane / 16) * 8) * kLdW + r0 + ((lane / 8) % 2) * 8);
       else
         ldmatrix_x4(a, a_rows + (r0 + lane % 16) * kLdW + 16 * kk + (lane / 16) * 8);
-#pragma unroll
-      for (int nd = 0; nd < 4; nd += 2) {
-        uint32_t bm[4];
-        ldmatrix_x4_trans(bm, b_rows + (16 * kk + lane % 8 + ((lane / 8) % 2) * 8) * kLd + (nd + lane / 16) * 8);
-        mma16<T>(acc[nd], a, bm[0], bm[1]);
-        mma16<T>(acc[nd + 1], a, bm[2], bm[3]);
-      }
+      mma_rows<T>(acc, a, b_rows, kk, lane);
     }
 #pragma unroll
     for (int i = 0; i < 2; ++i) {

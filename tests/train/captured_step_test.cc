@@ -131,23 +131,32 @@ TEST(CapturedStep, UsableOnlyOnCudaWithoutAccumulationOrFp16) {
   EXPECT_FALSE(CapturedStep::usable(c, cuda));
 }
 
-TEST(CapturedStep, CapturedTrainingMatchesEagerTrainingOnCuda) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: capture is checked on the GPU machine";
+// `member` (small options, no dropout) trained 3 epochs at batch 16 (several full batches and a
+// short last one each epoch) on CUDA in float32 under `train`, from the same seed each call, so two
+// settings of the trainer can be compared run for run.
+MemberResult train_small_on_cuda(const TrainConfig& train, const std::string& member, const nlohmann::json& options) {
   Config config = testing::small_config();
+  config.train = train;
   config.train.epochs = 3;
-  config.train.batch_size = 16;  // several full batches and a short last one each epoch
+  config.train.batch_size = 16;
   const Dataset data = testing::small_dataset(config);
   const Context ctx{torch::Device(torch::kCUDA, 0), Precision::kFloat32};
   const DeviceData dd = testing::device_data(data, config, ctx.device);
   Progress quiet(Progress::Mode::kQuiet);
+  torch::manual_seed(5);
+  models::Forecaster model = models::make_forecaster(
+      member, models::ModelSpec{config.window.input_length, config.window.horizon, 13, options});
+  return train_member(*model, dd, data.windows.train, data.windows.val, config.train, ctx, quiet);
+}
+
+TEST(CapturedStep, CapturedTrainingMatchesEagerTrainingOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: capture is checked on the GPU machine";
+  const nlohmann::json options = {{"d_model", 16}, {"lstm_hidden", 8}, {"head", {8}}, {"dropout", 0.0}};
   double val[2];
   for (int graphs = 0; graphs < 2; ++graphs) {
-    config.train.cuda_graphs = graphs == 1;
-    torch::manual_seed(5);
-    models::Forecaster model = models::make_forecaster(
-        "spike", models::ModelSpec{config.window.input_length, config.window.horizon, 13,
-                                   {{"d_model", 16}, {"lstm_hidden", 8}, {"head", {8}}, {"dropout", 0.0}}});
-    const MemberResult r = train_member(*model, dd, data.windows.train, data.windows.val, config.train, ctx, quiet);
+    TrainConfig train = testing::small_config().train;
+    train.cuda_graphs = graphs == 1;
+    const MemberResult r = train_small_on_cuda(train, "spike", options);
     ASSERT_EQ(r.epochs_run, 3);
     val[graphs] = r.best_val_loss;
     EXPECT_LT(r.history.back().train_loss, r.history.front().train_loss * 1.5);
@@ -161,22 +170,13 @@ TEST(CapturedStep, CapturedTrainingMatchesEagerTrainingOnCuda) {
 // per-parameter steps take it.
 TEST(DeviceAdamW, FusedEagerTrainingMatchesTheOptimizersOwnStepsOnCuda) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: the fused update is checked on the GPU machine";
-  Config config = testing::small_config();
-  config.train.epochs = 3;
-  config.train.batch_size = 16;
-  config.train.cuda_graphs = false;
-  const Dataset data = testing::small_dataset(config);
-  const Context ctx{torch::Device(torch::kCUDA, 0), Precision::kFloat32};
-  const DeviceData dd = testing::device_data(data, config, ctx.device);
-  Progress quiet(Progress::Mode::kQuiet);
+  const nlohmann::json options = {{"hidden", {16, 8}}, {"head", {8}}, {"dropout", 0.0}};
   double val[2];
   for (int fused = 0; fused < 2; ++fused) {
-    config.train.fused_optimizer = fused == 1;
-    torch::manual_seed(5);
-    models::Forecaster model = models::make_forecaster(
-        "lstm", models::ModelSpec{config.window.input_length, config.window.horizon, 13,
-                                  {{"hidden", {16, 8}}, {"head", {8}}, {"dropout", 0.0}}});
-    const MemberResult r = train_member(*model, dd, data.windows.train, data.windows.val, config.train, ctx, quiet);
+    TrainConfig train = testing::small_config().train;
+    train.cuda_graphs = false;
+    train.fused_optimizer = fused == 1;
+    const MemberResult r = train_small_on_cuda(train, "lstm", options);
     ASSERT_EQ(r.epochs_run, 3);
     val[fused] = r.best_val_loss;
   }
