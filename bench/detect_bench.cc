@@ -43,6 +43,7 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                       {"recurrence_margin", &o.recurrence_margin},
                                       {"seasonal_phase_ratio", &o.seasonal_phase_ratio},
                                       {"seasonal_phase_jitter", &o.seasonal_phase_jitter},
+                                      {"volatility_flat_discount", &o.volatility_flat_discount},
                                       {"scale_floor", &o.scale_floor},
                                       {"volatility_floor", &o.volatility_floor},
                                       {"alarm_decades", &o.alarm_decades},
@@ -82,7 +83,8 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                     {"length_whole_file", &o.length_whole_file},
                                     {"learn_probation_in_full", &o.learn_probation_in_full},
                                     {"median_excess", &o.median_excess},
-                                    {"seasonal_phase_gate", &o.seasonal_phase_gate}};
+                                    {"seasonal_phase_gate", &o.seasonal_phase_gate},
+                                    {"volatility_flat_above_gate", &o.volatility_flat_above_gate}};
   if (d.count(k)) *d[k] = v;
   else if (i.count(k)) *i[k] = static_cast<int64_t>(v);
   else if (b.count(k)) *b[k] = v != 0.0;

@@ -214,6 +214,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
     }
     // Volatility: |log| ratio of the recent mean absolute difference to the one before.
     const auto vrec = static_cast<size_t>(options_.volatility_recent);
+    bool went_flat = false;
     if (options_.use_volatility && nv > 0 && diffs_.size() >= vrec - 1 + 16) {
       double recent = std::fabs(d);
       for (size_t k = 0; k + 1 < vrec; ++k) recent += std::fabs(diffs_.back(k));
@@ -225,6 +226,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
       // A tiny floor here: a stretch gone flat is exactly what this detector is for.
       const double tiny = std::max(options_.volatility_floor * abs_diff_sum_ / static_cast<double>(std::max<int64_t>(diff_count_, 1)), 1e-300);
       z[kVolatility] = std::fabs(std::log((recent + tiny) / (past + tiny)));
+      went_flat = recent < past;
     }
     // Seasonal: residual against the median of the same phase 1..3 periods back.
     double phase_distance = kNaN;
@@ -267,7 +269,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
     // Calibrate: each detector's p-value under its own past, Bonferroni over the active ones. With
     // context_fusion the context novelty stays out of that minimum: it is other evidence (which
     // level follows which, not how far a value lies from recent ones), combined below.
-    double best = 0.0, context_surprise = 0.0, seasonal_surprise = 0.0;
+    double best = 0.0, context_surprise = 0.0, seasonal_surprise = 0.0, volatility_surprise = 0.0;
     int active = 0;
     bool context_active = false;
     for (int k = 0; k < kNumSubDetectors; ++k) {
@@ -290,6 +292,7 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         cal.add(z[k], learn_weight(s, row));
       }
       if (k == kSeasonal) seasonal_surprise = s;
+      if (k == kVolatility) volatility_surprise = s;
       if (per_detector) (*per_detector)[static_cast<size_t>(k)] = s;
       if (k != kContext || !options_.context_fusion) best = std::max(best, s);
     }
@@ -309,6 +312,13 @@ double ColumnDetector::update(double x, std::array<double, kNumSubDetectors>* pe
         surprise = std::min(surprise, s_rec + options_.recurrence_margin);
       }
       recurrence_calibrator_.add(zr, learn_weight(s_rec, row));
+    }
+    // Flat side of the volatility sub-detector (session 15): a stretch gone flat lies within the
+    // noise of the noisy stretches at its level, so the gate's distance cannot see it; its
+    // volatility surprise, less a discount, may stand above the gate's cap.
+    if (options_.volatility_flat_above_gate && went_flat && active > 0) {
+      surprise = std::max(surprise, volatility_surprise - std::log10(static_cast<double>(active)) -
+                                        options_.volatility_flat_discount);
     }
     // Phase gate (session 14): on a clear period the seasonal sub-detector asks "is this value
     // usual at this time of the period?", which the recurrence gate cannot answer (a stretch at the

@@ -55,6 +55,7 @@ void DetectorOptions::validate() const {
   check(seasonal_phase_jitter >= 0.0 && seasonal_phase_jitter <= 0.5, "seasonal_phase_jitter", "in [0, 0.5]",
         seasonal_phase_jitter);
   check(recurrence_margin >= 0.0, "recurrence_margin", ">= 0", recurrence_margin);
+  check(volatility_flat_discount >= 0.0, "volatility_flat_discount", ">= 0", volatility_flat_discount);
   check(tail_fraction > 0.0 && tail_fraction < 0.5, "tail_fraction", "in (0, 0.5)", tail_fraction);
   check(min_history >= 8, "min_history", ">= 8", static_cast<double>(min_history));
   check(learn_cap_decades > 0.0, "learn_cap_decades", "> 0", learn_cap_decades);

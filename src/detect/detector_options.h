@@ -87,6 +87,15 @@ struct DetectorOptions {
   bool seasonal_phase_gate = true;
   double seasonal_phase_ratio = 0.5;
   double seasonal_phase_jitter = 0.02;
+  // Flat side of the volatility sub-detector (session 15): when the recent mean |difference| is
+  // below the earlier one (a stretch gone flat: a stuck sensor, a missing daily swing), the
+  // volatility surprise (Bonferroni over the active sub-detectors) less volatility_flat_discount
+  // decades may stand above the recurrence gate's cap, which cannot see a stretch that is too
+  // smooth (it lies within the noise of the noisy stretches at its level, then matches its own
+  // start). The discount keeps the mild quiet spells of real series below the threshold (0 - 0.5
+  // decades added 1 - 4 false-positive rows on NAB's AWS files; session 14b).
+  bool volatility_flat_above_gate = true;
+  double volatility_flat_discount = 0.75;
 
   // Calibration of each sub-detector's z into a tail probability (detect/tail_calibrator.h).
   double tail_fraction = 0.05;

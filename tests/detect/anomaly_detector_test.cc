@@ -186,6 +186,9 @@ TEST(AnomalyDetector, RejectsBadOptions) {
   o = {};
   o.seasonal_phase_jitter = 0.6;
   EXPECT_THROW(o.validate(), ConfigError);
+  o = {};
+  o.volatility_flat_discount = -0.5;
+  EXPECT_THROW(o.validate(), ConfigError);
 }
 
 double nab_standard(const std::vector<LabelledSeries>& corpus, bool constant) {
@@ -563,6 +566,43 @@ TEST(AnomalyDetector, ARowThatCountsAsADetectionStartsTheSuppression) {
     }
   }
   EXPECT_EQ(found, 1) << "no spike height between the threshold and 3 decades";
+}
+
+// 14 days of 5-minute rows: a daily swing of +-15 around 50 with noise sd 1.5; with stuck_day, the
+// sensor sticks at its last value for 40 rows from row 52 of that day, across the swing's crest
+// (row 72), where the stuck value stays within the noise of the other days at that time.
+std::vector<double> stuck_sensor(int64_t stuck_day) {
+  constexpr double kTwoPi = 6.283185307179586;
+  Rng rng(44);
+  std::vector<double> v(4032);
+  for (size_t i = 0; i < v.size(); ++i) {
+    v[i] = 50.0 + 15.0 * std::sin(kTwoPi * static_cast<double>(i) / 288.0) + 1.5 * rng.normal();
+  }
+  if (stuck_day >= 0) {
+    const size_t r = static_cast<size_t>(stuck_day) * 288 + 52;
+    for (size_t j = r; j < r + 40; ++j) v[j] = v[r - 1];
+  }
+  return v;
+}
+
+TEST(AnomalyDetector, AStuckSensorAlarmsThroughTheFlatSideOfVolatility) {
+  // Session 15: a stretch gone flat lies within the noise of the noisy stretches at its level, so
+  // the recurrence gate caps it near 1 decade; the volatility sub-detector's flat side may stand
+  // above the gate's cap.
+  const auto v = stuck_sensor(10);
+  const size_t begin = 10 * 288 + 52, end = begin + 40;
+  DetectorOptions off;
+  off.volatility_flat_above_gate = false;
+  const auto s = scores_of(v), s_off = scores_of(v, off);
+  std::printf("stuck sensor peak: %.3f with the flat side above the gate, %.3f without\n", peak_of(s, begin, end),
+              peak_of(s_off, begin, end));
+  EXPECT_GE(peak_of(s, begin, end), kDefaultDetectionThreshold);
+  EXPECT_LT(peak_of(s_off, begin, end), kDefaultDetectionThreshold) << "the recurrence gate caps it";
+  // The same series without the stuck stretch does not alarm after its first days.
+  const auto clean = scores_of(stuck_sensor(-1));
+  int64_t clean_alarms = 0;
+  for (size_t i = 4 * 288; i < clean.size(); ++i) clean_alarms += clean[i] >= kDefaultDetectionThreshold;
+  EXPECT_EQ(clean_alarms, 0);
 }
 
 }  // namespace
