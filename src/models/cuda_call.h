@@ -1,8 +1,8 @@
 // What the LibTorch side of spikecast's CUDA kernels shares (recurrent_inference.cc,
 // recurrent_sequence_cuda.cc, residual_norm_cuda.cc): a 16-bit tensor's elements as the plain-CUDA
 // kernels take them, a tensor aligned for them, a tensor's rows zero-padded to a width, the current
-// stream of a tensor's card, and a kernel
-// call whose std::runtime_error becomes a ModelError. Internal to src/models; included only in builds with the
+// stream of a tensor's card, a kernel call whose std::runtime_error becomes a ModelError, and the
+// diagnostic switches that turn a kernel off. Internal to src/models; included only in builds with the
 // CUDA kernels (SPIKECAST_WITH_CUDA_KERNELS).
 #pragma once
 
@@ -10,7 +10,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "core/error.h"
 
@@ -34,6 +36,13 @@ inline torch::Tensor zero_padded(const torch::Tensor& t, int64_t width) {
 // The current CUDA stream of t's card, as the kernels' void* (a cudaStream_t).
 inline void* stream_of(const torch::Tensor& t) {
   return c10::cuda::getCurrentCUDAStream(t.device().index()).stream();
+}
+
+// Whether a kernel's diagnostic switch (an environment variable, for measuring against LibTorch's
+// path) leaves it on: anything but "0", or unset. Callers read it once and keep the answer.
+inline bool switched_on(const char* variable) {
+  const char* v = std::getenv(variable);
+  return v == nullptr || std::string(v) != "0";
 }
 
 // call(); a kernel's std::runtime_error (a bad shape, a failed launch) becomes a ModelError.

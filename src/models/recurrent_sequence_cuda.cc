@@ -1,7 +1,6 @@
 #include "models/recurrent_sequence_cuda.h"
 
 #include <cstdint>
-#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -27,10 +26,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 bool enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("SPIKECAST_CUDA_SEQUENCE_KERNELS");
-    return v == nullptr || std::string(v) != "0";
-  }();
+  static const bool on = cuda_call::switched_on("SPIKECAST_CUDA_SEQUENCE_KERNELS");
   return on;
 }
 

@@ -1,8 +1,6 @@
 #include "models/self_attention_cuda.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <string>
 
 #include "core/error.h"
 
@@ -30,10 +28,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 bool enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("SPIKECAST_CUDA_ATTENTION");
-    return v == nullptr || std::string(v) != "0";
-  }();
+  static const bool on = cuda_call::switched_on("SPIKECAST_CUDA_ATTENTION");
   return on;
 }
 

@@ -82,15 +82,15 @@ SpikeDetectorImpl::SpikeDetectorImpl(const SpikeDetectorOptions& options)
 torch::Tensor fused_self_attention(torch::nn::MultiheadAttention& attention, const torch::Tensor& s) {
   const int64_t batch = s.size(0), len = s.size(1), d = s.size(2), heads = attention->options.num_heads();
   const torch::Tensor qkv = rows_linear(s, attention->in_proj_weight, attention->in_proj_bias);
-  // [B, L, 3d] -> q, k, v, each a [B, heads, L, d / heads] view. unbind, not indexing: its backward
-  // stacks the three gradients into qkv's layout in one copy, where indexing a permuted view zero-fills
-  // a [3, B, heads, L, d / heads] gradient per part, adds them and copies the sum back (1.8 of the
-  // member's 12.5 ms in a training step at batch 4096 on an H200).
   const double dropout = attention->is_training() ? attention->options.dropout() : 0.0;
   const torch::nn::Linear& out = attention->out_proj;
   // Heads 32 wide over windows of at most 128 steps in 16 bits: spikecast's kernels, reading q, k
   // and v from qkv as it is (self_attention_cuda.h).
   if (cuda_self_attention_takes(qkv, heads)) return rows_linear(cuda_self_attention(qkv, heads, dropout), out->weight, out->bias);
+  // [B, L, 3d] -> q, k, v, each a [B, heads, L, d / heads] view. unbind, not indexing: its backward
+  // stacks the three gradients into qkv's layout in one copy, where indexing a permuted view zero-fills
+  // a [3, B, heads, L, d / heads] gradient per part, adds them and copies the sum back (1.8 of the
+  // member's 12.5 ms in a training step at batch 4096 on an H200).
   const std::vector<torch::Tensor> parts = qkv.view({batch, len, 3, heads, d / heads}).unbind(2);
   const torch::Tensor o = compat::scaled_dot_product_attention(parts[0].transpose(1, 2), parts[1].transpose(1, 2),
                                                                parts[2].transpose(1, 2), dropout);
