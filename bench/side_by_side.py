@@ -7,6 +7,9 @@ scripts/gpu-bench.sh leaves in one folder:
   peer_cuda.json   the peer's bench.py (plain eager)
   tuned.log        the tuned peer's tuned.py output (its per-member JSON lines) and tuned.json
   tuned_infer.json the tuned peer's inference figures
+  peer_budget.json, peer_budget_tuned.json
+                   bench/peer_budget.py: the peer's members trained for the budget run's time on its
+                   windows (the plain peer's eager step at the same batch; the tuned peer's graph)
 
 Any file may be missing (a failed phase): its column shows '-'. Ratios are speed-ups of spikecast
 (peer time / our time, our rate / peer rate): above 1 means spikecast is ahead.
@@ -185,8 +188,17 @@ def main():
         t = (tinf or {}).get(f"bf16_bs{r['batch']}_eager")
         rows.append((f"ensemble throughput bs{r['batch']} bf16", 'windows/s', r['windows_per_s'], None, t and t['windows_per_s'], True))
 
+    pb, pbt = load(d, 'peer_budget.json'), load(d, 'peer_budget_tuned.json')
+
+    def peer_best(doc, member):
+        r = [b for b in (doc or {}).get('budget', []) if b['member'] == member]
+        return r[0]['best_val_loss'] if r else None
+
     for b in (bf16 or {}).get('budget', []):
-        rows.append((f"val MSE after {b['budget_s']:.0f} s, {b['member']} bs{b['batch']}", 'MSE', b['best_val_loss'], None, None, False))
+        label = f"val MSE after {b['budget_s']:.0f} s, {b['member']} bs{b['batch']}"
+        if pbt and pbt.get('budget'):
+            label += f" (tuned peer bs{pbt['budget'][0]['batch']})"
+        rows.append((label, 'MSE', b['best_val_loss'], peer_best(pb, b['member']), peer_best(pbt, b['member']), False))
     mm = (bf16 or {}).get('matmul_tflops')
     if mm:
         rows.append((f"matmul {mm['dtype']} n={mm['n']}", 'TFLOP/s', mm['tflops'], None, None, True))
@@ -200,7 +212,7 @@ def main():
                 print(f"  errors: {json.dumps(doc['errors'])}")
         else:
             print(f'{name}: missing')
-    for doc, name in ((peer, 'peer'), (tuned, 'tuned'), (tinf, 'tuned_infer')):
+    for doc, name in ((peer, 'peer'), (tuned, 'tuned'), (tinf, 'tuned_infer'), (pb, 'peer_budget'), (pbt, 'peer_budget_tuned')):
         print(f"{name}: {'present' if doc else 'missing'}" + (f" ({doc.get('device')}, torch {doc.get('torch')})" if doc and 'device' in doc else ''))
     print_table(rows, md)
 

@@ -2,7 +2,8 @@
 # The side-by-side measurement of issue 7, in one device call on the GPU machine:
 #   builds spikecast (scripts/build-gpu.sh), runs `spikecast bench` (fp32 at the users' batch 32;
 #   bf16 at 1024, 4096 and 16384, members in turn and side by side, with the time-budget run), `spikecast plan`, then the PyTorch peer
-#   (.peer/bench.py, tuned.py, tuned_infer.py) on the same card, and prints one table
+#   (.peer/bench.py, tuned.py, tuned_infer.py, and bench/peer_budget.py: the peer's members for the
+#   budget run's time on its windows) on the same card, and prints one table
 #   (bench/side_by_side.py); last, training memory like for like (ours_fp32_peer_shape.json and
 #   peer_train_memory.json: the peer's windows and architecture, the peer a process per member).
 # Device tool: carry [".deps", ".peer", "report/node_modules"]; .peer is a copy of
@@ -19,6 +20,9 @@ OUTDIR=${OUT:-out}
 mkdir -p "$OUTDIR/logs"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 BUDGET=${GPU_BENCH_BUDGET_S:-510}
+# The budget run's series and windows (40 MB at the users' scale), for bench/peer_budget.py.
+WINDOWS=${TMPDIR:-/tmp}/spikecast-budget-windows
+rm -rf "$WINDOWS"  # never a stale copy from an earlier call on a warm machine
 T0=$SECONDS
 B=build-gpu/apps/spikecast/spikecast
 STATUS=()
@@ -63,7 +67,17 @@ if [ -x "$B" ]; then
   # Large batches in bf16, members in turn and side by side, the fixed-budget validation run (8 s
   # per member), latency, throughput.
   phase ours_bf16 200 "$B" bench --device cuda --precision bf16 --batch 1024,4096,16384 --steps 20 \
-    --budget 8 --budget-batch 1024 --throughput-batch 8192,65536 --out "$OUTDIR/ours_bf16.json"
+    --budget 8 --budget-batch 1024 --budget-export "$WINDOWS" --throughput-batch 8192,65536 \
+    --out "$OUTDIR/ours_bf16.json"
+  # The peer's members for the same time on the same windows (validation MSE after the budget): the
+  # plain peer's eager step at our batch, then the tuned peer's captured step at 4096.
+  if [ -f .peer/models.py ] && [ -f "$WINDOWS/meta.json" ]; then
+    phase peer_budget 90 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 python3 bench/peer_budget.py "$WINDOWS" .peer
+    phase peer_budget_tuned 90 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 python3 bench/peer_budget.py "$WINDOWS" .peer \
+      --graph --batch 4096 --tag tuned
+  else
+    STATUS+=("peer_budget: no peer models or no budget windows from ours_bf16; skipped")
+  fi
   # The ensemble's latency in fp32 (as the plain and tuned peers run it); the full fp32 phase
   # below replaces this file when the budget lets it run.
   phase ours_fp32_latency 60 "$B" bench --device cuda --precision fp32 --phases latency --throughput-batch 8192 \
@@ -72,9 +86,9 @@ else
   STATUS+=("spikecast: not built; our phases skipped")
 fi
 if [ -f .peer/bench.py ]; then
+  phase tuned_infer 80 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 tuned_infer.py'
   phase tuned 150 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 tuned.py'
   cp "$OUTDIR/logs/tuned.log" "$OUTDIR/tuned.log" 2>/dev/null || true
-  phase tuned_infer 80 env OUT="$OUTDIR" PYTHONUNBUFFERED=1 bash -c 'cd .peer && exec python3 tuned_infer.py'
 else
   STATUS+=("peer: .peer/bench.py missing (copy ../shared/bench/peer/*.py to .peer and carry it)")
 fi

@@ -67,6 +67,9 @@ Command bench_command() {
                 ->capture_default_str();
             sub.add_option("--budget-val-windows", o.budget_val_windows, "validation windows per pass")
                 ->capture_default_str();
+            sub.add_option("--budget-export", o.budget_export,
+                           "write the budget run's scaled series and window start rows to this directory, for "
+                           "bench/peer_budget.py (the PyTorch peer on the same windows)");
             sub.add_option("--target-loss", o.target_loss, "also report when the validation MSE reaches this")
                 ->capture_default_str();
             sub.add_option("--latency-batch", o.latency_batches, "ensemble latency batch sizes")

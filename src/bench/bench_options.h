@@ -29,6 +29,7 @@ struct BenchOptions {
   int64_t budget_batch = 1024;    // batch size of that run
   int64_t budget_eval_steps = 200;   // optimizer steps between validation passes in that run
   int64_t budget_val_windows = 20000;  // validation windows scored per pass (evenly spaced subset)
+  std::string budget_export;      // directory for that run's series and windows (budget_export.h); empty = none
   double target_loss = 0;         // also report when the validation MSE first reaches this; 0 = none
   std::vector<int64_t> latency_batches = {1, 32, 1000};
   int64_t latency_runs = 200;     // timed forwards per latency batch below 1000 (a tenth from 1000 up)

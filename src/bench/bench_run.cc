@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "bench/bench_data.h"
+#include "bench/budget_export.h"
 #include "bench/flop_count.h"
 #include "bench/inference_latency.h"
 #include "bench/train_throughput.h"
@@ -132,6 +133,11 @@ nlohmann::json run_bench(const BenchOptions& o, const Context& ctx, std::FILE* l
 
   if (o.has_phase("budget") && o.budget_s > 0) {
     doc["budget"] = nlohmann::json::array();
+    if (!o.budget_export.empty())
+      guarded(doc, "budget.export", log, [&] {
+        export_budget_windows(data, o, o.budget_export);
+        log_line(log, "bench: budget windows written to " + o.budget_export + " (bench/peer_budget.py reads them)");
+      });
     for (const auto& m : o.members) {
       guarded(doc, "budget." + m, log, [&] {
         const BudgetResult r = measure_budget(m, data, o, ctx);

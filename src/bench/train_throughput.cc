@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "bench/budget_export.h"
 #include "core/error.h"
 #include "models/model_registry.h"
 #include "tensor/compat.h"
@@ -139,7 +140,7 @@ BudgetResult measure_budget(const std::string& member, const BenchData& data, co
   config.max_batches_per_epoch = options.budget_eval_steps;
   config.schedule = "constant";
   config.warmup_fraction = 0;
-  const std::vector<int64_t> val = BenchData::spread(data.dataset.windows.val, options.budget_val_windows);
+  const std::vector<int64_t> val = budget_validation_windows(data, options);
 
   models::Forecaster model = models::make_forecaster(member, data.spec(member));
   train::Progress quiet(train::Progress::Mode::kQuiet);

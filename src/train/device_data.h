@@ -35,6 +35,8 @@ class DeviceData {
   int64_t input_length() const { return input_length_; }
   int64_t horizon() const { return horizon_; }
   int64_t channels() const { return values_.size(1); }
+  // The scaled series [rows, C] float32 on the device, as windows are gathered from it.
+  const torch::Tensor& values() const { return values_; }
   torch::Device device() const { return values_.device(); }
   // Fraction of rows labelled as spikes (for the BCE positive weight); 0 without labels.
   double spike_rate() const { return spike_rate_; }
