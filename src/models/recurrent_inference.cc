@@ -495,19 +495,23 @@ bool runs_as_one_kernel(const std::vector<StackedLayer>& layers, const torch::nn
 }
 
 torch::Tensor run_recurrent_stack(const std::vector<StackedLayer>& layers, torch::nn::Dropout& dropout,
-                                  const torch::Tensor& x) {
+                                  const torch::Tensor& x, bool last_step) {
+  const auto last = [&](const torch::Tensor& t) { return last_step ? t.narrow(1, t.size(1) - 1, 1) : t; };
 #ifdef SPIKECAST_WITH_CUDA_KERNELS
   const std::vector<KernelLayer> fused = fused_stack(layers, dropout, x);
-  if (!fused.empty()) return cuda_forward(recurrent_module(*layers[0].layer).cell, fused, false, x);
+  if (!fused.empty()) return last(cuda_forward(recurrent_module(*layers[0].layer).cell, fused, false, x));
 #endif
   torch::Tensor h = x;
   for (size_t i = 0; i < layers.size(); ++i) {
+    const bool top = i + 1 == layers.size();
     torch::Tensor y = run_module(*layers[i].layer, h);
+    if (top) y = last(y);
     if (layers[i].residual) {
+      const torch::Tensor in = top ? last(h) : h;
       torch::nn::Linear projection = layers[i].projection;
-      y = y + (projection ? rows_linear(h, projection->weight, projection->bias) : h);
+      y = y + (projection ? rows_linear(in, projection->weight, projection->bias) : in);
     }
-    h = i + 1 < layers.size() ? dropout->forward(y) : y;
+    h = top ? y : dropout->forward(y);
   }
   return h;
 }

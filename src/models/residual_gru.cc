@@ -60,7 +60,7 @@ ForecastOutput ResidualGruImpl::forward(const torch::Tensor& x, const torch::Ten
   NormalizedWindow w = frame_->normalize(x);
   std::vector<StackedLayer> stack;  // residual connections from the second layer on
   for (size_t i = 0; i < layers_.size(); ++i) stack.push_back({layers_[i].get(), i > 0, projections_[i]});
-  const torch::Tensor h = run_recurrent_stack(stack, dropout_, w.x);  // [B, L, hidden_top]
+  const torch::Tensor h = run_recurrent_stack(stack, dropout_, w.x, /*last_step=*/true);  // [B, 1, hidden_top]
   ForecastOutput out;
   out.value = frame_->finish(head_->forward(dropout_->forward(h.select(1, h.size(1) - 1))), w);
   return out;

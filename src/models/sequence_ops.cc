@@ -51,6 +51,18 @@ torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, c
   return RowsLinear::apply(rows.to(type), weight.to(type), bias.to(type)).view(shape);
 }
 
+torch::Tensor rows_linear_relu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const bool recorded = torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                                          (bias.defined() && bias.requires_grad()));
+  if (recorded || !x.is_cuda() || !bias.defined() || x.numel() == 0) return torch::relu(rows_linear(x, weight, bias));
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  const torch::ScalarType type = compat::cuda_autocast_enabled() ? compat::cuda_autocast_dtype() : x.scalar_type();
+  const compat::CudaAutocastSuspended no_autocast;
+  return at::_addmm_activation(bias.to(type), x.reshape({-1, x.size(-1)}).to(type), weight.to(type).t())
+      .view(shape);
+}
+
 namespace {
 
 void check_same(const torch::nn::Conv1d& conv) {
@@ -63,18 +75,21 @@ void check_same(const torch::nn::Conv1d& conv) {
 
 }  // namespace
 
-torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x) {
+torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x, bool relu) {
   std::vector<torch::nn::Conv1d> one{conv};
-  return same_convs(one, x);
+  return same_convs(one, x, c10::nullopt, relu);
 }
 
-torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Tensor& x) {
+torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Tensor& input,
+                         c10::optional<torch::ScalarType> compute, bool relu) {
   if (convs.empty()) throw ModelError("same_convs: no convolution");
   int64_t kernel = 0;
   for (const auto& conv : convs) {
     check_same(conv);
     kernel = std::max(kernel, conv->weight.size(2));
   }
+  const bool autocast = input.is_cuda() && compat::cuda_autocast_enabled();
+  const torch::Tensor x = compute ? input.to(*compute) : autocast ? input.to(compat::cuda_autocast_dtype()) : input;
   const int64_t batch = x.size(0), len = x.size(1), channels = x.size(2);
   // Weights [d_i, C, k_i] centred in kernel taps: [sum d_i, C, kernel]; biases concatenated (zeros
   // for a convolution without one, none if no convolution has one).
@@ -97,8 +112,12 @@ torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Ten
   // order of the weight's [d, C, k].
   const torch::Tensor taps =
       torch::constant_pad_nd(x, {0, padded - channels, kernel / 2, kernel / 2}).unfold(1, kernel, 1);
-  return rows_linear(taps.reshape({batch, len, padded * kernel}), weight.reshape({weight.size(0), padded * kernel}),
-                     bias);
+  weight = weight.reshape({weight.size(0), padded * kernel});
+  const auto product = relu ? rows_linear_relu : rows_linear;
+  if (!compute) return product(taps.reshape({batch, len, padded * kernel}), weight, bias);
+  const compat::CudaAutocastSuspended no_autocast;
+  return product(taps.reshape({batch, len, padded * kernel}), weight.to(*compute),
+                 bias.defined() ? bias.to(*compute) : bias);
 }
 
 torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x) {

@@ -14,15 +14,26 @@ namespace spikecast::models {
 // returns [..., out] contiguous. Equals torch::nn::functional::linear(x, weight, bias).
 torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
+// relu(rows_linear(x, weight, bias)). In inference on a card with a bias: one matrix product with the
+// bias and the ReLU in its epilogue (at::_addmm_activation, cuBLASLt), in autocast's type under
+// autocast; a separate ReLU over the cnn_lstm member's [8192, 100, 192] product took 154 us (H200).
+torch::Tensor rows_linear_relu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
 // The module's Conv1d ("same" zero padding k / 2, odd k, stride 1, no dilation or groups) over
 // x [B, L, C], batch first: one matrix product of each step's k taps with the weight viewed as
 // [d, C * k]; returns [B, L, d] contiguous. Equals conv->forward(x.transpose(1, 2)).transpose(1, 2).
-torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x);
+torch::Tensor same_conv(torch::nn::Conv1d& conv, const torch::Tensor& x, bool relu = false);
 
 // Several such convolutions of one input (kernel sizes may differ), their outputs concatenated in
 // order: [B, L, d_1 + d_2 + ...], as one product of the widest kernel's taps with the weights placed
 // at their centre taps (zeros around the narrower ones). Equals torch::cat of each same_conv on dim 2.
-torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Tensor& x);
+// Under CUDA autocast x is cast to autocast's type before its taps are copied out (the product casts
+// them to it anyway; the copy then moves half the bytes). With `compute` (a floating type) the
+// product runs in that type instead, autocast aside, and returns it: the cnn_lstm member's inference
+// asks for float16, the type the recurrent layers' CUDA kernels read.
+// With `relu`, relu(product), through rows_linear_relu.
+torch::Tensor same_convs(std::vector<torch::nn::Conv1d>& convs, const torch::Tensor& x,
+                         c10::optional<torch::ScalarType> compute = c10::nullopt, bool relu = false);
 
 // The module's LayerNorm over x. Under CUDA autocast, where LibTorch computes layer norm in float32
 // and returns float32, a reduced-precision x (bf16 / fp16) is normalised in its own type (float32

@@ -127,7 +127,7 @@ ForecastOutput SpikeDetectorImpl::forward(const torch::Tensor& x, const torch::T
   // Batch first and contiguous throughout: every projection is one matrix product with its bias
   // fused, and no [B, L, d] tensor is transposed in memory (on CUDA those copies took 40% of the
   // member's time at batch 8192).
-  const torch::Tensor s = torch::relu(same_conv(conv_, w.x));  // [B, L, d]
+  const torch::Tensor s = same_conv(conv_, w.x, /*relu=*/true);  // [B, L, d]
   const torch::Tensor h = residual_layer_norm(norm_, self_attention(attention_, s), s);
   const std::vector<torch::Tensor> y = run_recurrent_directions(bilstm_, h);  // [B, L, hidden] each
   // Each direction's summary of the whole window: the forward direction's last step and the backward

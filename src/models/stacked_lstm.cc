@@ -57,7 +57,7 @@ ForecastOutput StackedLstmImpl::forward(const torch::Tensor& x, const torch::Ten
   NormalizedWindow w = frame_->normalize(x);
   std::vector<StackedLayer> stack;
   for (auto& layer : layers_) stack.push_back({layer.get()});
-  const torch::Tensor h = run_recurrent_stack(stack, dropout_, w.x);  // [B, L, hidden_top]
+  const torch::Tensor h = run_recurrent_stack(stack, dropout_, w.x, /*last_step=*/true);  // [B, 1, hidden_top]
   torch::Tensor last = h.select(1, h.size(1) - 1);  // [B, hidden_top]
   ForecastOutput out;
   out.value = frame_->finish(head_->forward(dropout_->forward(last)), w);  // [B, H]

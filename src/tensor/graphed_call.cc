@@ -39,8 +39,12 @@ void capture_on_work_stream(const torch::Device& device, at::cuda::CUDAGraph& gr
         // capture ended, so the graph would never hand back its private memory pool (seen after an
         // out-of-memory capture at batch 16,384: 48 GiB held in private pools, and the eager
         // fallback ran out of memory). Release the pool here.
-        compat::cuda_release_graph_pool(device.has_index() ? device.index() : c10::cuda::current_device(),
-                                        graph.pool());
+        // When the capture never began, there is no pool; the error to report is fn's, not that.
+        try {
+          compat::cuda_release_graph_pool(device.has_index() ? device.index() : c10::cuda::current_device(),
+                                          graph.pool());
+        } catch (const c10::Error&) {
+        }
       }
       throw;
     }

@@ -64,5 +64,42 @@ TEST(ForecastFrameTest, Float64GradientCheck) {
   }
 }
 
+// On a card, float32 windows that need no gradient are normalised by one kernel
+// (window_norm_cuda.h); the CPU's LibTorch ops are the oracle, for both centrings, with and without
+// the scale, a flat channel among them, and the users' window (100 x 13) beside odd shapes. A window
+// that requires a gradient takes LibTorch's ops on the card and gets one.
+TEST(ForecastFrameTest, CudaNormalisationEqualsTheCpus) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::vector<std::vector<int64_t>> shapes = {{300, 100, 13}, {5, 1, 1}, {7, 33, 70}, {2, 200, 3}};
+  for (const auto& shape : shapes) {
+    for (const std::string center : {"last", "mean"}) {
+      for (const bool scale : {true, false}) {
+        SCOPED_TRACE(center + (scale ? " scaled " : " unscaled ") + std::to_string(shape[0]) + "x" +
+                     std::to_string(shape[1]) + "x" + std::to_string(shape[2]));
+        FrameOptions o;
+        o.window_norm = center;
+        o.scale = scale;
+        ForecastFrame frame(o, shape[1], 2);
+        torch::Tensor x = make_input(shape[0], shape[1], shape[2], 21) * 3 + 5;
+        x.select(2, 0).select(0, 0).fill_(2.5);  // one flat channel
+        const NormalizedWindow cpu = frame->normalize(x);
+        frame->to(torch::kCUDA);
+        const NormalizedWindow gpu = frame->normalize(x.to(torch::kCUDA));
+        for (const auto& [ours, oracle] : {std::pair{gpu.x, cpu.x}, std::pair{gpu.center, cpu.center},
+                                           std::pair{gpu.scale, cpu.scale}}) {
+          ASSERT_EQ(ours.sizes(), oracle.sizes());
+          EXPECT_LT((ours.cpu() - oracle).abs().max().item<double>(), 2e-5 * std::max(1.0, oracle.abs().max().item<double>()));
+        }
+      }
+    }
+  }
+  ForecastFrame frame(FrameOptions{}, 20, 1);
+  frame->to(torch::kCUDA);
+  torch::Tensor x = make_input(4, 20, 3).to(torch::kCUDA).requires_grad_();
+  frame->normalize(x).x.pow(2).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace spikecast::models::test

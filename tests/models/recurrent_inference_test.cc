@@ -182,6 +182,25 @@ TEST_P(RecurrentStack, MatchesTheLayersOneByOne) {
   EXPECT_LT(max_abs_diff(run_recurrent_stack(stack_, dropout_, x), by_hand(x)), 1e-5);
 }
 
+// Only the last step, as the members' heads read it: the same values as the whole stack's last step,
+// the last layer's residual (and projection) included.
+TEST_P(RecurrentStack, TheLastStepAloneIsTheWholeStacksLastStep) {
+  const torch::Tensor x = test::make_input(GetParam().batch, 100, GetParam().input, 8);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor whole = by_hand(x);
+  const torch::Tensor last = run_recurrent_stack(stack_, dropout_, x, /*last_step=*/true);
+  ASSERT_EQ(last.sizes(), torch::IntArrayRef({whole.size(0), 1, whole.size(2)}));
+  EXPECT_LT(max_abs_diff(last, whole.narrow(1, 99, 1)), 1e-5);
+  if (!torch::cuda::is_available()) return;
+  for (auto& m : holders_) m->to(torch::kCUDA);
+  EXPECT_LT(max_abs_diff(run_recurrent_stack(stack_, dropout_, x.to(torch::kCUDA), true).cpu(), whole.narrow(1, 99, 1)), 1e-4);
+  compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+  const torch::Tensor x16 = test::make_input(4096, 100, GetParam().input, 9).to(torch::kCUDA);  // the tiled kernels' batch
+  const torch::Tensor full = run_recurrent_stack(stack_, dropout_, x16).to(torch::kFloat);
+  const torch::Tensor tail = run_recurrent_stack(stack_, dropout_, x16, true).to(torch::kFloat);
+  EXPECT_LT(max_abs_diff(tail.cpu(), full.narrow(1, 99, 1).cpu()), 1e-2);
+}
+
 // The wavefront kernel (one launch for up to four layers) against the CPU modules, in float32 and
 // under bf16 autocast.
 TEST_P(RecurrentStack, CudaKernelMatchesTheCpuModules) {

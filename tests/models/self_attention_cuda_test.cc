@@ -11,6 +11,12 @@
 #include "models/self_attention_cuda.h"
 #include "models/spike_detector.h"
 #include "tensor/compat.h"
+#include "tensor/graphed_call.h"
+#include "tensor/side_streams.h"
+
+#ifdef SPIKECAST_WITH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#endif
 
 namespace spikecast::models::test {
 namespace {
@@ -84,40 +90,53 @@ TEST(CudaSelfAttention, ForwardAndGradientsEqualTheFloat64Oracle) {
   }
 }
 
-// With v one-hot (v_j = e_j, L <= 32) the output's row i is row i of the weights as the kernel used
-// them, dropout included; that recovers the mask, which must drop about p of the weights, scale the
-// others by the inverse of the kept fraction, and be the one backward applies.
-TEST(CudaSelfAttention, DropoutDropsAboutPAndBackwardUsesTheForwardsMask) {
-  if (!have_kernels()) GTEST_SKIP() << "no CUDA card (or a build without the CUDA kernels)";
-  const int64_t b = 64, l = 32, heads = 2;
-  const double p = 0.3;
-  torch::manual_seed(12);
+// q and k random, v one-hot (v_j = e_j, L = 32): the output's row i is then row i of the weights as
+// the kernel used them, dropout included. float16 [b, 32, 3 heads 32] on the CPU.
+torch::Tensor one_hot_v_input(int64_t b, int64_t heads) {
+  const int64_t l = kW;
   torch::Tensor qkv = torch::randn({b, l, 3, heads, kW});
   qkv.select(2, 2).copy_(torch::eye(kW).view({1, l, 1, kW}).expand({b, l, heads, kW}));
-  const torch::Tensor qkv16 = qkv.view({b, l, 3 * heads * kW}).to(torch::kHalf);
-  const torch::Tensor dout16 = torch::randn({b, l, heads * kW}).to(torch::kHalf);
+  return qkv.view({b, l, 3 * heads * kW}).to(torch::kHalf);
+}
 
-  torch::Tensor x = qkv16.to(torch::kCUDA).requires_grad_();
-  const torch::Tensor out = cuda_self_attention(x, heads, p);
-  out.backward(dout16.to(torch::kCUDA));
+// Recovers the mask from `out` (the kernels' output for one_hot_v_input() `qkv16` at dropout p), which
+// must drop about p of the weights and scale the others by the inverse of the kept fraction, and
+// checks that `grad` (qkv's gradient for output gradient `dout16`) is the oracle's under that mask.
+void expect_one_dropout_draw(const torch::Tensor& qkv16, const torch::Tensor& dout16, const torch::Tensor& out,
+                             const torch::Tensor& grad, int64_t heads, double p) {
+  const int64_t b = qkv16.size(0), l = qkv16.size(1);
   // [B, L, heads, 32] -> the weights [B, heads, L(query), L(key)] as used
   const torch::Tensor used = out.detach().to(torch::kCPU, torch::kDouble).view({b, l, heads, kW}).permute({0, 2, 1, 3});
   const torch::Tensor plain = reference(qkv16.to(torch::kDouble), heads).view({b, l, heads, kW}).permute({0, 2, 1, 3});
   const torch::Tensor kept = used.abs() > 0;
   const torch::Tensor clear = plain > 1e-3;  // weights float16 holds to a few parts in 10^4
   const double dropped = 1.0 - kept.masked_select(clear).to(torch::kDouble).mean().item<double>();
-  EXPECT_NEAR(dropped, p, 0.01);  // of about 131,072 weights
+  EXPECT_NEAR(dropped, p, 0.01);  // within a point: the callers' 64 windows of 2 heads hold 131,072 weights
   const double scale = 65536.0 / (65536.0 - std::round(p * 65536.0));
   const torch::Tensor ratio = used.masked_select(kept & clear) / plain.masked_select(kept & clear);
   EXPECT_NEAR(ratio.mean().item<double>(), scale, 0.01 * scale);
   EXPECT_LT((ratio - scale).abs().max().item<double>(), 0.02 * scale);
 
-  // The oracle with the recovered mask: the same gradients.
+  // The oracle with the recovered mask: the same output and gradients.
   torch::Tensor oracle_in = qkv16.to(torch::kDouble).requires_grad_();
   const torch::Tensor oracle = reference(oracle_in, heads, kept.to(torch::kDouble) * scale);
   oracle.backward(dout16.to(torch::kDouble));
   EXPECT_LT(relative_error(out, oracle), 4e-3);
-  EXPECT_LT(relative_error(x.grad(), oracle_in.grad()), 8e-3);
+  EXPECT_LT(relative_error(grad, oracle_in.grad()), 8e-3);
+}
+
+TEST(CudaSelfAttention, DropoutDropsAboutPAndBackwardUsesTheForwardsMask) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA card (or a build without the CUDA kernels)";
+  const int64_t b = 64, heads = 2;
+  const double p = 0.3;
+  torch::manual_seed(12);
+  const torch::Tensor qkv16 = one_hot_v_input(b, heads);
+  const torch::Tensor dout16 = torch::randn({b, kW, heads * kW}).to(torch::kHalf);
+
+  torch::Tensor x = qkv16.to(torch::kCUDA).requires_grad_();
+  const torch::Tensor out = cuda_self_attention(x, heads, p);
+  out.backward(dout16.to(torch::kCUDA));
+  expect_one_dropout_draw(qkv16, dout16, out, x.grad(), heads, p);
 
   // Each call draws a new mask; the generator's seed makes it reproducible.
   torch::manual_seed(5);
@@ -128,6 +147,44 @@ TEST(CudaSelfAttention, DropoutDropsAboutPAndBackwardUsesTheForwardsMask) {
   EXPECT_GT((first - second).abs().max().item<double>(), 0.0);
   EXPECT_EQ((first - again).abs().max().item<double>(), 0.0);
 }
+
+#ifdef SPIKECAST_WITH_CUDA
+// Captured in a CUDA graph, as the spike member's training step is (train/captured_step.cc), the
+// forward and backward draw a new mask on every replay (the generator's seed and offset are read on
+// the device, and each replay advances the offset) and each replay's backward applies the mask of its
+// own forward.
+TEST(CudaSelfAttention, ACapturedStepDrawsANewMaskEveryReplayAndItsBackwardUsesIt) {
+  if (!have_kernels()) GTEST_SKIP() << "no CUDA card (or a build without the CUDA kernels)";
+  const int64_t b = 64, heads = 2;
+  const double p = 0.3;
+  torch::manual_seed(14);
+  const torch::Tensor qkv16 = one_hot_v_input(b, heads);
+  const torch::Tensor dout16 = torch::randn({b, kW, heads * kW}).to(torch::kHalf);
+  const torch::Tensor x = qkv16.to(torch::kCUDA).requires_grad_();
+  const torch::Tensor dout = dout16.to(torch::kCUDA);
+  torch::Tensor out, grad;
+  const auto step = [&] {
+    out = cuda_self_attention(x, heads, p);
+    grad = torch::autograd::grad({out}, {x}, {dout})[0];
+  };
+  // One eager step first, on the stream the capture uses, as the trainer takes it: x's gradient
+  // node remembers the stream of its first backward, and one on the default stream would make the
+  // captured backward wait on the default stream, which a capture cannot do.
+  run_on_work_stream(x.device(), step);
+  at::cuda::CUDAGraph graph;
+  capture_on_work_stream(x.device(), graph, step);
+  std::vector<torch::Tensor> outs;
+  for (int replay = 0; replay < 3; ++replay) {
+    SCOPED_TRACE("replay " + std::to_string(replay));
+    graph.replay();
+    compat::synchronize(x.device());
+    expect_one_dropout_draw(qkv16, dout16, out, grad, heads, p);
+    outs.push_back(out.to(torch::kCPU, torch::kDouble));
+  }
+  EXPECT_GT((outs[0] - outs[1]).abs().max().item<double>(), 0.0);
+  EXPECT_GT((outs[1] - outs[2]).abs().max().item<double>(), 0.0);
+}
+#endif
 
 // The spike member's attention at its default width (128, 4 heads of 32) under CUDA autocast goes
 // through the kernels and equals the module's own forward in float32.

@@ -34,6 +34,37 @@ TEST(SequenceOpsTest, RowsLinearEqualsTheFunctional) {
   }
 }
 
+// relu(linear): in inference on a card one product with the ReLU in its epilogue, in float32 and under
+// bf16 autocast (against the CPU's float32); with autograd recording, the plain pair's gradient.
+TEST(SequenceOpsTest, RowsLinearReluEqualsTheFunctionalsReluOnEveryDevice) {
+  torch::manual_seed(16);
+  torch::nn::Linear linear(24, 40);
+  const torch::Tensor x = torch::randn({3, 50, 24});
+  const torch::Tensor oracle = torch::relu(linear->forward(x)).detach();
+  for (const torch::Device& device : test_devices()) {
+    SCOPED_TRACE(device.str());
+    linear->to(device);
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor ours = rows_linear_relu(x.to(device), linear->weight, linear->bias);
+      ASSERT_EQ(ours.sizes(), oracle.sizes());
+      EXPECT_LT(max_diff(ours, oracle), 1e-5);
+      EXPECT_EQ((ours < 0).sum().item<int64_t>(), 0);
+      if (device.is_cuda()) {
+        compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
+        const torch::Tensor low = rows_linear_relu(x.to(device), linear->weight, linear->bias);
+        EXPECT_EQ(low.scalar_type(), torch::kBFloat16);
+        EXPECT_LT(max_diff(low, oracle), 5e-2);
+      }
+    }
+    const torch::Tensor xg = x.to(device).requires_grad_();
+    const torch::Tensor ours = torch::autograd::grad({rows_linear_relu(xg, linear->weight, linear->bias).sum()}, {xg})[0];
+    const torch::Tensor plain = torch::autograd::grad({torch::relu(linear->forward(xg)).sum()}, {xg})[0];
+    EXPECT_LT(max_diff(ours, plain), 1e-5);
+    linear->to(torch::kCPU);
+  }
+}
+
 // In training rows_linear is its own autograd function (the bias gradient as a product with ones):
 // the gradients of x, the weight and the bias are the functional's on every device, and under CUDA
 // autocast it computes in the autocast type, as the functional does there, close to the CPU's float32.
