@@ -12,7 +12,8 @@ The members are built with f_in = the series' channels and horizon = H.
 The loop is spikecast's budget run (src/bench/train_throughput.cc, measure_budget) in the peer's
 step: every `eval_steps` steps a fresh random permutation of the training pool gives that many
 batches, then one validation pass over the validation windows (its time counts inside the budget);
-the host checks the deadline before every step; the best validation MSE (scaled target, every
+the host checks the deadline before every step; every member takes one untimed step first, so that
+no budget pays for the process's CUDA set-up; the best validation MSE (scaled target, every
 validation window, all H steps) is the result. The step is the peer's own (bench.py's): Adam at
 1e-3, MSE on the target, bf16 autocast unless --fp32; with --graph, tuned.py's: the whole step
 captured as a CUDA graph with capturable Adam.
@@ -41,6 +42,20 @@ def load(d):
     if len(train) != meta['train_windows'] or len(val) != meta['val_windows']:
         raise SystemExit(f'{d}: train.i64/val.i64 do not hold the counts meta.json gives')
     return meta, series, train, val
+
+
+def warm_up(torch, models, meta, args):
+    """One small training step of every member, untimed: the process's one-time CUDA, cuBLAS and
+    cuDNN set-up would otherwise fall inside the first member's budget (spikecast's budget run comes
+    after its training phase in a warm process)."""
+    x = torch.randn(8, meta['input_length'], meta['channels'], device=args.device)
+    for cls in (models.StackedLSTM, models.ResidualGRU, models.CNNLSTM, models.SpikeDetector, models.RuleLSTM):
+        model = cls(f_in=meta['channels'], horizon=meta['horizon']).to(args.device)
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=not args.fp32):
+            out = model(x)
+        (out[0] if isinstance(out, tuple) else out).float().sum().backward()
+    if args.device == 'cuda':
+        torch.cuda.synchronize()
 
 
 def run_member(torch, models, name, series, train, val, meta, args):
@@ -154,6 +169,7 @@ def main():
     train = torch.from_numpy(train_np).to(dev)
     val = torch.from_numpy(val_np).to(dev)
     results = []
+    warm_up(torch, models, meta, args)
     for name in args.members.split(','):
         if name not in NAMES:
             raise SystemExit(f'--members: unknown member {name!r} ({", ".join(NAMES)})')
