@@ -88,7 +88,8 @@ TEST(ForecastFrameTest, CudaNormalisationEqualsTheCpus) {
         for (const auto& [ours, oracle] : {std::pair{gpu.x, cpu.x}, std::pair{gpu.center, cpu.center},
                                            std::pair{gpu.scale, cpu.scale}}) {
           ASSERT_EQ(ours.sizes(), oracle.sizes());
-          EXPECT_LT((ours.cpu() - oracle).abs().max().item<double>(), 2e-5 * std::max(1.0, oracle.abs().max().item<double>()));
+          const double bound = 2e-5 * std::max(1.0, oracle.abs().max().item<double>());
+          EXPECT_LT((ours.cpu() - oracle).abs().max().item<double>(), bound);
         }
       }
     }

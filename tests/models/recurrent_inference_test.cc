@@ -193,9 +193,11 @@ TEST_P(RecurrentStack, TheLastStepAloneIsTheWholeStacksLastStep) {
   EXPECT_LT(max_abs_diff(last, whole.narrow(1, 99, 1)), 1e-5);
   if (!torch::cuda::is_available()) return;
   for (auto& m : holders_) m->to(torch::kCUDA);
-  EXPECT_LT(max_abs_diff(run_recurrent_stack(stack_, dropout_, x.to(torch::kCUDA), true).cpu(), whole.narrow(1, 99, 1)), 1e-4);
+  const torch::Tensor on_card = run_recurrent_stack(stack_, dropout_, x.to(torch::kCUDA), true).cpu();
+  EXPECT_LT(max_abs_diff(on_card, whole.narrow(1, 99, 1)), 1e-4);
   compat::AutocastScope autocast(torch::kCUDA, torch::kBFloat16, true);
-  const torch::Tensor x16 = test::make_input(4096, 100, GetParam().input, 9).to(torch::kCUDA);  // the tiled kernels' batch
+  // At the tiled kernels' batch.
+  const torch::Tensor x16 = test::make_input(4096, 100, GetParam().input, 9).to(torch::kCUDA);
   const torch::Tensor full = run_recurrent_stack(stack_, dropout_, x16).to(torch::kFloat);
   const torch::Tensor tail = run_recurrent_stack(stack_, dropout_, x16, true).to(torch::kFloat);
   EXPECT_LT(max_abs_diff(tail.cpu(), full.narrow(1, 99, 1).cpu()), 1e-2);
