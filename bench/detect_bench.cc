@@ -49,6 +49,7 @@ void set_option(DetectorOptions& o, const std::string& kv) {
                                       {"alarm_decades", &o.alarm_decades},
                                       {"suppress_margin", &o.suppress_margin},
                                       {"suppress_factor", &o.suppress_factor},
+                                      {"suppress_extend_decades", &o.suppress_extend_decades},
                                       {"score_decades", &o.score_decades}};
   std::map<std::string, int64_t*> i = {{"probation_max_rows", &o.probation_max_rows},
                                        {"short_window", &o.short_window},

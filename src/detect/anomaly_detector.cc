@@ -62,14 +62,17 @@ double AnomalyDetector::update(const double* values) {
   last_surprise_ = surprise;
   if (row < probation_ || present == 0) return 0.0;
 
-  // Suppression: within suppress_rows of the last alarm, a row must beat it by suppress_margin.
+  // Suppression: within suppress_rows of the last alarm, a row must beat it by suppress_margin. A
+  // damped row still at suppress_extend_decades renews the suppression: the disturbance goes on.
   double reported = surprise;
-  const bool refractory = peak_row_ >= 0 && row - peak_row_ <= suppress_rows_;
+  const bool refractory = peak_row_ >= 0 && row - renewed_row_ <= suppress_rows_;
   if (refractory && surprise <= peak_ + options_.suppress_margin) {
     reported = surprise * options_.suppress_factor;
+    if (options_.suppress_extend_decades > 0.0 && surprise >= options_.suppress_extend_decades) renewed_row_ = row;
   } else if (surprise >= options_.alarm_decades) {
     peak_ = surprise;
     peak_row_ = row;
+    renewed_row_ = row;
   }
   return 1.0 - std::pow(10.0, -reported / options_.score_decades);
 }

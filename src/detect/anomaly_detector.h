@@ -61,6 +61,7 @@ class AnomalyDetector {
   double last_surprise_ = 0.0;
   double peak_ = 0.0;        // surprise of the last alarm
   int64_t peak_row_ = -1;    // its row, -1 = none
+  int64_t renewed_row_ = -1; // the last row that started or renewed the suppression
 };
 
 struct DetectionResult {

@@ -64,6 +64,7 @@ void DetectorOptions::validate() const {
   check(suppress_rows >= 0, "suppress_rows", ">= 0", static_cast<double>(suppress_rows));
   check(alarm_decades >= 0.0, "alarm_decades", ">= 0", alarm_decades);
   check(suppress_margin >= 0.0, "suppress_margin", ">= 0", suppress_margin);
+  check(suppress_extend_decades >= 0.0, "suppress_extend_decades", ">= 0", suppress_extend_decades);
   check(suppress_factor >= 0.0 && suppress_factor <= 1.0, "suppress_factor", "in [0, 1]", suppress_factor);
   check(score_decades > 0.0, "score_decades", "> 0", score_decades);
   if (!use_level && !use_change && !use_shift && !use_volatility && !use_seasonal && !use_range && !use_context) {

@@ -116,6 +116,11 @@ struct DetectorOptions {
   double alarm_decades = 2.5;
   double suppress_margin = 1.0;
   double suppress_factor = 0.3;
+  // Session 16: while suppressing, a damped row of at least suppress_extend_decades renews the
+  // suppression for suppress_rows more rows (its peak and margin unchanged), so a disturbance that
+  // outlasts suppress_rows alarms once, not again every 48 rows (NAB charges those later alarms as
+  // false positives). 2.0 lies below alarm_decades; 0 = off (session 15's fixed 48 rows).
+  double suppress_extend_decades = 2.0;
 
   // Long files: a file of n > length_rows rows has every row's surprise reduced by
   // log10(n / length_rows), so that at one threshold a file's expected false alarms do not grow with
