@@ -4,25 +4,18 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_system.h"
 
 namespace spikecast::bench {
 
 namespace {
 
-void write_bytes(const std::string& path, const void* bytes, size_t size) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error("cannot open '" + path + "' for writing");
-  f.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(size));
-  if (!f) throw Error("cannot write '" + path + "'");
-}
-
 void write_starts(const std::string& path, const std::vector<int64_t>& starts) {
-  write_bytes(path, starts.data(), starts.size() * sizeof(int64_t));
+  write_file(path, starts.data(), starts.size() * sizeof(int64_t), "budget export file");
 }
 
 }  // namespace
@@ -36,7 +29,8 @@ void export_budget_windows(const BenchData& data, const BenchOptions& options, c
     throw Error("cannot create directory '" + dir + "': " + std::strerror(errno));
   static_assert(sizeof(float) == 4, "series.f32 is float32");
   const torch::Tensor values = data.device_data->values().to(torch::kCPU, torch::kFloat).contiguous();
-  write_bytes(dir + "/series.f32", values.data_ptr<float>(), static_cast<size_t>(values.numel()) * sizeof(float));
+  write_file(dir + "/series.f32", values.data_ptr<float>(), static_cast<size_t>(values.numel()) * sizeof(float),
+             "budget export file");
   const std::vector<int64_t> val = budget_validation_windows(data, options);
   write_starts(dir + "/train.i64", data.dataset.windows.train);
   write_starts(dir + "/val.i64", val);
@@ -53,7 +47,7 @@ void export_budget_windows(const BenchData& data, const BenchOptions& options, c
                                {"eval_steps", options.budget_eval_steps},
                                {"seed", options.seed}};
   const std::string text = meta.dump(1) + "\n";
-  write_bytes(dir + "/meta.json", text.data(), text.size());
+  write_file(dir + "/meta.json", text.data(), text.size(), "budget export file");
 }
 
 }  // namespace spikecast::bench

@@ -1,13 +1,13 @@
 #include "eval/html_report.h"
 
 #include <cmath>
-#include <fstream>
 #include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_system.h"
 #include "eval/report_assets.h"
 
 namespace spikecast {
@@ -431,10 +431,7 @@ std::string render_report(const nlohmann::json& doc) {
 
 void write_report(const nlohmann::json& doc, const std::string& path) {
   const std::string html = render_report(doc);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error("cannot open report file '" + path + "' for writing");
-  f.write(html.data(), static_cast<std::streamsize>(html.size()));
-  if (!f) throw Error("cannot write report file '" + path + "'");
+  write_file(path, html.data(), html.size(), "report file");
 }
 
 }  // namespace spikecast
