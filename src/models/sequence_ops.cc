@@ -33,6 +33,12 @@ struct RowsLinear : public torch::autograd::Function<RowsLinear> {
   }
 };
 
+// Whether autograd records a product of x, weight and bias.
+bool recorded(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return torch::GradMode::is_enabled() &&
+         (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+}
+
 }  // namespace
 
 torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
@@ -40,9 +46,7 @@ torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, c
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = weight.size(0);
   const torch::Tensor rows = x.reshape({-1, in});
-  const bool recorded = torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() ||
-                                                          (bias.defined() && bias.requires_grad()));
-  if (!recorded || !bias.defined() || rows.size(0) == 0)
+  if (!recorded(x, weight, bias) || !bias.defined() || rows.size(0) == 0)
     return torch::nn::functional::linear(rows, weight, bias).view(shape);
   // Autocast's casts, made here where autograd records them (inside the function it records nothing).
   const bool autocast = rows.is_cuda() && compat::cuda_autocast_enabled();
@@ -52,9 +56,8 @@ torch::Tensor rows_linear(const torch::Tensor& x, const torch::Tensor& weight, c
 }
 
 torch::Tensor rows_linear_relu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  const bool recorded = torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() ||
-                                                          (bias.defined() && bias.requires_grad()));
-  if (recorded || !x.is_cuda() || !bias.defined() || x.numel() == 0) return torch::relu(rows_linear(x, weight, bias));
+  if (recorded(x, weight, bias) || !x.is_cuda() || !bias.defined() || x.numel() == 0)
+    return torch::relu(rows_linear(x, weight, bias));
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = weight.size(0);
   const torch::ScalarType type = compat::cuda_autocast_enabled() ? compat::cuda_autocast_dtype() : x.scalar_type();
