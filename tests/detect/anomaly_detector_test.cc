@@ -518,17 +518,26 @@ float peak_of(const std::vector<float>& s, size_t begin, size_t end) {
                            s.begin() + static_cast<std::ptrdiff_t>(end));
 }
 
+// The peak score over rows [begin, end) of v with the default options reaches the default threshold
+// and with `off` (one part switched off) stays below it (`why`); both are printed ("<what> peak: ...
+// <with>, ... without"). Returns the default options' scores.
+std::vector<float> expect_found_only_with_the_default(const std::vector<double>& v, size_t begin, size_t end,
+                                        const DetectorOptions& off, const char* what, const char* with,
+                                        const char* why) {
+  const auto s = scores_of(v), s_off = scores_of(v, off);
+  std::printf("%s peak: %.3f %s, %.3f without\n", what, peak_of(s, begin, end), with, peak_of(s_off, begin, end));
+  EXPECT_GE(peak_of(s, begin, end), kDefaultDetectionThreshold);
+  EXPECT_LT(peak_of(s_off, begin, end), kDefaultDetectionThreshold) << why;
+  return s;
+}
+
 TEST(AnomalyDetector, ADailyPlateauThatFailsToComeAlarmsThroughThePhaseGate) {
   const auto v = daily_plateaus(true);
   const size_t begin = 11 * 288 + 100, end = 11 * 288 + 200;
   DetectorOptions off;
   off.seasonal_phase_gate = false;
-  const auto s = scores_of(v), s_off = scores_of(v, off);
-  std::printf("missing plateau peak: %.3f with the phase gate, %.3f without\n", peak_of(s, begin, end),
-              peak_of(s_off, begin, end));
-  EXPECT_GE(peak_of(s, begin, end), kDefaultDetectionThreshold);
-  EXPECT_LT(peak_of(s_off, begin, end), kDefaultDetectionThreshold)
-      << "the recurrence gate caps it (the phase gate is what helps)";
+  const auto s = expect_found_only_with_the_default(v, begin, end, off, "missing plateau", "with the phase gate",
+                                                    "the recurrence gate caps it (the phase gate is what helps)");
   // The regular days do not alarm (after the first three, once the phase distance is learned), nor
   // does the same series without the missing plateau.
   const auto clean = scores_of(daily_plateaus(false));
@@ -596,11 +605,8 @@ TEST(AnomalyDetector, AStuckSensorAlarmsThroughTheFlatSideOfVolatility) {
   const size_t begin = 10 * 288 + 52, end = begin + 40;
   DetectorOptions off;
   off.volatility_flat_above_gate = false;
-  const auto s = scores_of(v), s_off = scores_of(v, off);
-  std::printf("stuck sensor peak: %.3f with the flat side above the gate, %.3f without\n", peak_of(s, begin, end),
-              peak_of(s_off, begin, end));
-  EXPECT_GE(peak_of(s, begin, end), kDefaultDetectionThreshold);
-  EXPECT_LT(peak_of(s_off, begin, end), kDefaultDetectionThreshold) << "the recurrence gate caps it";
+  expect_found_only_with_the_default(v, begin, end, off, "stuck sensor", "with the flat side above the gate",
+                                     "the recurrence gate caps it");
   // The same series without the stuck stretch does not alarm after its first days.
   const auto clean = scores_of(stuck_sensor(-1));
   int64_t clean_alarms = 0;

@@ -90,28 +90,41 @@ TEST(CudaSelfAttention, ForwardAndGradientsEqualTheFloat64Oracle) {
   }
 }
 
-// q and k random, v one-hot (v_j = e_j, L = 32): the output's row i is then row i of the weights as
-// the kernel used them, dropout included. float16 [b, 32, 3 heads 32] on the CPU.
-torch::Tensor one_hot_v_input(int64_t b, int64_t heads) {
-  const int64_t l = kW;
-  torch::Tensor qkv = torch::randn({b, l, 3, heads, kW});
-  qkv.select(2, 2).copy_(torch::eye(kW).view({1, l, 1, kW}).expand({b, l, heads, kW}));
-  return qkv.view({b, l, 3 * heads * kW}).to(torch::kHalf);
+// The dropout tests' input, on the CPU in float16: 64 windows of 32 steps and 2 heads at p = 0.3, q and
+// k random, v one-hot (v_j = e_j), so that the output's row i is row i of the weights as the kernel
+// used them, dropout included; and an output gradient.
+struct DropoutCase {
+  int64_t heads = 2;
+  double p = 0.3;
+  torch::Tensor qkv16;   // [64, 32, 3 heads 32]
+  torch::Tensor dout16;  // [64, 32, heads 32]
+};
+
+DropoutCase dropout_case(uint64_t seed) {
+  DropoutCase c;
+  const int64_t b = 64, l = kW;
+  torch::manual_seed(seed);
+  torch::Tensor qkv = torch::randn({b, l, 3, c.heads, kW});
+  qkv.select(2, 2).copy_(torch::eye(kW).view({1, l, 1, kW}).expand({b, l, c.heads, kW}));
+  c.qkv16 = qkv.view({b, l, 3 * c.heads * kW}).to(torch::kHalf);
+  c.dout16 = torch::randn({b, l, c.heads * kW}).to(torch::kHalf);
+  return c;
 }
 
-// Recovers the mask from `out` (the kernels' output for one_hot_v_input() `qkv16` at dropout p), which
-// must drop about p of the weights and scale the others by the inverse of the kept fraction, and
-// checks that `grad` (qkv's gradient for output gradient `dout16`) is the oracle's under that mask.
-void expect_one_dropout_draw(const torch::Tensor& qkv16, const torch::Tensor& dout16, const torch::Tensor& out,
-                             const torch::Tensor& grad, int64_t heads, double p) {
-  const int64_t b = qkv16.size(0), l = qkv16.size(1);
+// Recovers the mask from `out` (the kernels' output for c.qkv16 at c.p), which must drop about p of
+// the weights and scale the others by the inverse of the kept fraction, and checks that `grad`
+// (qkv's gradient for the output gradient c.dout16) is the oracle's under that mask.
+void expect_one_dropout_draw(const DropoutCase& c, const torch::Tensor& out, const torch::Tensor& grad) {
+  const torch::Tensor &qkv16 = c.qkv16, &dout16 = c.dout16;
+  const int64_t b = qkv16.size(0), l = qkv16.size(1), heads = c.heads;
+  const double p = c.p;
   // [B, L, heads, 32] -> the weights [B, heads, L(query), L(key)] as used
   const torch::Tensor used = out.detach().to(torch::kCPU, torch::kDouble).view({b, l, heads, kW}).permute({0, 2, 1, 3});
   const torch::Tensor plain = reference(qkv16.to(torch::kDouble), heads).view({b, l, heads, kW}).permute({0, 2, 1, 3});
   const torch::Tensor kept = used.abs() > 0;
   const torch::Tensor clear = plain > 1e-3;  // weights float16 holds to a few parts in 10^4
   const double dropped = 1.0 - kept.masked_select(clear).to(torch::kDouble).mean().item<double>();
-  EXPECT_NEAR(dropped, p, 0.01);  // within a point: the callers' 64 windows of 2 heads hold 131,072 weights
+  EXPECT_NEAR(dropped, p, 0.01);  // within a point: 64 windows of 2 heads hold 131,072 weights
   const double scale = 65536.0 / (65536.0 - std::round(p * 65536.0));
   const torch::Tensor ratio = used.masked_select(kept & clear) / plain.masked_select(kept & clear);
   EXPECT_NEAR(ratio.mean().item<double>(), scale, 0.01 * scale);
@@ -127,16 +140,15 @@ void expect_one_dropout_draw(const torch::Tensor& qkv16, const torch::Tensor& do
 
 TEST(CudaSelfAttention, DropoutDropsAboutPAndBackwardUsesTheForwardsMask) {
   if (!have_kernels()) GTEST_SKIP() << "no CUDA card (or a build without the CUDA kernels)";
-  const int64_t b = 64, heads = 2;
-  const double p = 0.3;
-  torch::manual_seed(12);
-  const torch::Tensor qkv16 = one_hot_v_input(b, heads);
-  const torch::Tensor dout16 = torch::randn({b, kW, heads * kW}).to(torch::kHalf);
+  const DropoutCase c = dropout_case(12);
+  const torch::Tensor &qkv16 = c.qkv16;
+  const int64_t heads = c.heads;
+  const double p = c.p;
 
   torch::Tensor x = qkv16.to(torch::kCUDA).requires_grad_();
   const torch::Tensor out = cuda_self_attention(x, heads, p);
-  out.backward(dout16.to(torch::kCUDA));
-  expect_one_dropout_draw(qkv16, dout16, out, x.grad(), heads, p);
+  out.backward(c.dout16.to(torch::kCUDA));
+  expect_one_dropout_draw(c, out, x.grad());
 
   // Each call draws a new mask; the generator's seed makes it reproducible.
   torch::manual_seed(5);
@@ -155,16 +167,12 @@ TEST(CudaSelfAttention, DropoutDropsAboutPAndBackwardUsesTheForwardsMask) {
 // own forward.
 TEST(CudaSelfAttention, ACapturedStepDrawsANewMaskEveryReplayAndItsBackwardUsesIt) {
   if (!have_kernels()) GTEST_SKIP() << "no CUDA card (or a build without the CUDA kernels)";
-  const int64_t b = 64, heads = 2;
-  const double p = 0.3;
-  torch::manual_seed(14);
-  const torch::Tensor qkv16 = one_hot_v_input(b, heads);
-  const torch::Tensor dout16 = torch::randn({b, kW, heads * kW}).to(torch::kHalf);
-  const torch::Tensor x = qkv16.to(torch::kCUDA).requires_grad_();
-  const torch::Tensor dout = dout16.to(torch::kCUDA);
+  const DropoutCase c = dropout_case(14);
+  const torch::Tensor x = c.qkv16.to(torch::kCUDA).requires_grad_();
+  const torch::Tensor dout = c.dout16.to(torch::kCUDA);
   torch::Tensor out, grad;
   const auto step = [&] {
-    out = cuda_self_attention(x, heads, p);
+    out = cuda_self_attention(x, c.heads, c.p);
     grad = torch::autograd::grad({out}, {x}, {dout})[0];
   };
   // One eager step first, on the stream the capture uses, as the trainer takes it: x's gradient
@@ -178,7 +186,7 @@ TEST(CudaSelfAttention, ACapturedStepDrawsANewMaskEveryReplayAndItsBackwardUsesI
     SCOPED_TRACE("replay " + std::to_string(replay));
     graph.replay();
     compat::synchronize(x.device());
-    expect_one_dropout_draw(qkv16, dout16, out, grad, heads, p);
+    expect_one_dropout_draw(c, out, grad);
     outs.push_back(out.to(torch::kCPU, torch::kDouble));
   }
   EXPECT_GT((outs[0] - outs[1]).abs().max().item<double>(), 0.0);
